@@ -1,0 +1,90 @@
+"""The short, readable account of one run that ``paxossim run`` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paxossim.labels import ballot_label, time_label, value_label
+
+MAX_LINES = 40
+
+
+def describe(event: dict[str, Any], fmt: str) -> str | None:
+    """One sentence for a protocol-level event, or None for plumbing events."""
+    node, kind = event.get("node", ""), event["ev"]
+    ballot = ballot_label(event.get("ballot"), fmt) if "ballot" in event else ""
+    match kind:
+        case "request":
+            return f"a client asks {node} to propose {value_label(event['value'])}"
+        case "propose":
+            return (f"{node} proposes {value_label(event['value'])} with ballot {ballot}"
+                    f" (attempt {event['attempt']})")
+        case "promised":
+            extra = ""
+            if event.get("accepted_ballot") is not None:
+                extra = (f", reporting {value_label(event['accepted_value'])} accepted at "
+                         f"{ballot_label(event['accepted_ballot'], fmt)}")
+            return f"{node} promises ballot {ballot}{extra}"
+        case "refused":
+            return (f"{node} refuses ballot {ballot} ({event['phase']}): it promised "
+                    f"{ballot_label(event['promised'], fmt)}")
+        case "phase2":
+            adopted = event.get("adopted_from")
+            how = (f", adopted from ballot {ballot_label(adopted, fmt)}" if adopted is not None
+                   else "")
+            return f"{node} asks to accept {value_label(event['value'])} at {ballot}{how}"
+        case "accepted":
+            return f"{node} accepts {value_label(event['value'])} at ballot {ballot}"
+        case "learned":
+            return f"{node} learns {value_label(event['value'])}"
+        case "preempted":
+            return f"{node} is preempted by ballot {ballot_label(event['by'], fmt)}"
+        case "timeout":
+            return f"{node} times out waiting in {event['phase']} for ballot {ballot}"
+        case "gave_up":
+            return f"{node} gives up after {event['attempts']} attempt(s)"
+        case "crash":
+            return f"{node} crashes"
+        case "recover":
+            return f"{node} recovers" + (" with its durable state wiped" if event.get(
+                "amnesia") else "")
+        case "partition" | "heal":
+            groups = " | ".join(",".join(g) for g in event["groups"])
+            return f"network {'partitioned' if kind == 'partition' else 'healed'}: {groups}"
+    return None
+
+
+def account(summary: dict[str, Any], header: dict[str, Any],
+            events: list[dict[str, Any]]) -> list[str]:
+    scenario = header["scenario"]
+    fmt = scenario.get("ballot_format", "number")
+    unit = scenario.get("time_unit", "ms")
+    lines = [f"{scenario['name']} (protocol {scenario['protocol']}, variant "
+             f"{scenario['variant']}, seed {header['seed']})"]
+    told = 0
+    described = [(e, text) for e in events if (text := describe(e, fmt)) is not None]
+    for event, text in described[:MAX_LINES]:
+        lines.append(f"  t={time_label(event['t']):>8} {unit}  {text}")
+        told += 1
+    if len(described) > told:
+        lines.append(f"  ... {len(described) - told} more steps in events.jsonl")
+    if summary["chosen"] is not None:
+        lines.append(f"chosen: {value_label(summary['chosen'])} at t="
+                     f"{time_label(summary['decided_at'])} {unit}")
+    else:
+        lines.append("chosen: nothing (no majority of acceptors accepted one ballot)")
+    for learner, learned in summary["learned"].items():
+        lines.append(f"learned: {learner} learned {value_label(learned['value'])} at t="
+                     f"{time_label(learned['t'])} {unit}")
+    messages = summary["messages"]
+    lines.append(f"messages: {messages['sent']} sent, {messages['delivered']} delivered, "
+                 f"{messages['dropped']} dropped, {messages['duplicated']} duplicated")
+    safety = summary["safety"]
+    if safety["ok"]:
+        lines.append("safety: OK (agreement, validity, integrity hold)")
+    else:
+        lines.append(f"safety: VIOLATED ({len(safety['violations'])} violation(s))")
+        for violation in safety["violations"]:
+            lines.append(f"  {violation['invariant']} at t={time_label(violation['time'])}: "
+                         f"{violation['detail']}")
+    return lines

@@ -1,0 +1,501 @@
+"""Scenario schema: dataclasses, TOML loading, ``--set`` overrides, validation.
+
+A scenario is read from TOML into plain dicts, overridden key by key, then
+validated into frozen dataclasses. :func:`scenario_to_dict` gives back the
+fully resolved form (every default filled in) that the event log's header
+stores, so that a log alone is enough to re-simulate its run.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paxossim import protocols
+from paxossim.errors import UserError
+from paxossim.latency import LatencySpec, parse_latency
+from paxossim.schema import Table, check_number
+
+ORDERINGS = ("free", "fifo")
+BALLOT_FORMATS = ("number", "clock")
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """How one directed link behaves."""
+
+    latency: LatencySpec
+    loss: float = 0.0
+    duplicate: float = 0.0
+    ordering: str = "free"
+
+
+@dataclass(frozen=True)
+class ScriptedDelay:
+    """Give the ``occurrence``-th message of ``type`` from ``src`` to ``dst`` a fixed latency."""
+
+    src: str
+    dst: str
+    type: str
+    occurrence: int
+    latency: float
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    default: LinkSpec
+    links: dict[tuple[str, str], LinkSpec] = field(default_factory=dict)
+    delays: tuple[ScriptedDelay, ...] = ()
+
+    def link(self, src: str, dst: str) -> LinkSpec:
+        return self.links.get((src, dst), self.default)
+
+
+@dataclass(frozen=True)
+class Crash:
+    node: str
+    at: float
+    recover: float | None = None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """During [at, heal) messages between groups are dropped.
+
+    With ``oneway`` only messages from ``groups[0]`` to the other groups are.
+    """
+
+    at: float
+    heal: float | None
+    groups: tuple[tuple[str, ...], ...]
+    oneway: bool = False
+
+    def blocks(self, src: str, dst: str) -> bool:
+        src_group = dst_group = -1
+        for index, group in enumerate(self.groups):
+            if src in group:
+                src_group = index
+            if dst in group:
+                dst_group = index
+        if src_group < 0 or dst_group < 0 or src_group == dst_group:
+            return False
+        return not self.oneway or src_group == 0
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    crashes: tuple[Crash, ...] = ()
+    partitions: tuple[Partition, ...] = ()
+    amnesia: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """A client asks ``node`` (a proposer) to propose ``value`` at time ``at``."""
+
+    node: str
+    value: str
+    at: float
+    ballot: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    protocol: str
+    variant: str
+    seed: int
+    horizon: float
+    time_unit: str
+    ballot_format: str
+    nodes: dict[str, tuple[str, ...]]
+    requests: tuple[Request, ...]
+    network: NetworkSpec
+    faults: FaultSpec
+    options: Any
+    source: str = "<scenario>"
+
+    def nodes_with(self, role: str) -> list[str]:
+        return [name for name, roles in self.nodes.items() if role in roles]
+
+
+# -- loading ----------------------------------------------------------------
+
+
+def load_raw(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line UserError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(str(path), "no such file") from None
+    except OSError as error:
+        raise UserError(str(path), f"cannot read: {error.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(str(path), f"not valid TOML: {error}") from None
+
+
+def load_scenario(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> Scenario:
+    raw = load_raw(path)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    return scenario_from_dict(raw, str(path), base_dir=Path(path).parent)
+
+
+def parse_override(assignment: str) -> tuple[str, Any]:
+    """Split ``KEY=VALUE``; VALUE is read as a TOML value, else kept as a string."""
+    key, sep, text = assignment.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UserError(f"--set {assignment}", "expected KEY=VALUE, e.g. network.loss=0.1")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return key, value
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    key, value = parse_override(assignment)
+    set_key(raw, key, value, origin=f"--set {assignment}")
+
+
+def set_key(raw: dict[str, Any], dotted: str, value: Any, origin: str = "") -> None:
+    """Set a dotted key (``network.links."a->b".loss``, ``requests.0.at``)."""
+    parts = split_dotted(dotted, origin or dotted)
+    node: Any = raw
+    for index, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = _list_item(node, part, origin or dotted)
+            continue
+        if part not in node:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict | list):
+            joined = ".".join(parts[: index + 1])
+            raise UserError(origin or dotted, f"{joined} is a value, not a table")
+    last = parts[-1]
+    if isinstance(node, list):
+        position = _list_index(node, last, origin or dotted)
+        node[position] = value
+    else:
+        node[last] = value
+
+
+def split_dotted(dotted: str, origin: str) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    for char in dotted:
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    if quoted or any(not p for p in parts):
+        raise UserError(origin, f"malformed key {dotted!r}")
+    return parts
+
+
+def _list_index(items: list[Any], part: str, origin: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise UserError(origin, f"{part!r} is not an index of a list of {len(items)}")
+    return int(part)
+
+
+def _list_item(items: list[Any], part: str, origin: str) -> Any:
+    return items[_list_index(items, part, origin)]
+
+
+# -- validation -------------------------------------------------------------
+
+
+def parse_ballot(value: Any, where: str) -> tuple[int | None, bool]:
+    """A ballot number, or a clock time "HH:MM" as minutes after midnight.
+
+    Returns the number and whether it was written as a clock time.
+    """
+    if value is None:
+        return None, False
+    if isinstance(value, bool):
+        raise UserError(where, "must be an integer or a clock time like \"17:31\"")
+    if isinstance(value, int):
+        if value < 0:
+            raise UserError(where, f"must not be negative, got {value}")
+        return value, False
+    if isinstance(value, str):
+        hours, sep, minutes = value.partition(":")
+        if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+            h, m = int(hours), int(minutes)
+            if h < 24 and m < 60:
+                return h * 60 + m, True
+    raise UserError(where, f"must be an integer or a clock time like \"17:31\", got {value!r}")
+
+
+def scenario_from_dict(
+    raw: dict[str, Any], source: str = "<scenario>", base_dir: Path | None = None
+) -> Scenario:
+    """Validate a raw scenario dict into a :class:`Scenario` (or raise UserError)."""
+    top = Table(copy.deepcopy(raw), source)
+    name = top.string("name", Path(source).stem if source.endswith(".toml") else "scenario")
+    description = top.string("description", "")
+    protocol_name = top.string("protocol", "paxos", choices=protocols.names())
+    family = protocols.get(protocol_name)
+    variant = top.string("variant", "correct", choices=family.variants())
+    seed = top.integer("seed", 1, minimum=0)
+    horizon = top.number("horizon", 10_000.0, positive=True)
+    time_unit = top.string("time_unit", "ms")
+
+    nodes = _parse_nodes(top.table("nodes", default_empty=False), family.roles())
+    requests, clock_ballots = _parse_requests(top, nodes)
+    ballot_format = top.string(
+        "ballot_format", "clock" if clock_ballots else "number", choices=BALLOT_FORMATS
+    )
+    network = _parse_network(top.table("network"), nodes, base_dir)
+    faults = _parse_faults(top.table("faults"), nodes, horizon)
+    options_table = top.table(protocol_name)
+    options = family.parse_options(options_table, nodes)
+    options_table.finish()
+    top.finish()
+    return Scenario(
+        name=name,
+        description=description,
+        protocol=protocol_name,
+        variant=variant,
+        seed=seed,
+        horizon=horizon,
+        time_unit=time_unit,
+        ballot_format=ballot_format,
+        nodes=nodes,
+        requests=requests,
+        network=network,
+        faults=faults,
+        options=options,
+        source=source,
+    )
+
+
+def _parse_nodes(table: Table, known_roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    nodes: dict[str, tuple[str, ...]] = {}
+    for name in table:
+        if "->" in name or not name:
+            table.fail("node names must be non-empty and must not contain '->'", name)
+        roles = table.string_list(name)
+        if not roles:
+            table.fail("a node needs at least one role", name)
+        for role in roles:
+            if role not in known_roles:
+                table.fail(f"unknown role {role!r} (roles: {', '.join(known_roles)})", name)
+        nodes[name] = tuple(dict.fromkeys(roles))
+    if not nodes:
+        table.fail("at least one node is required")
+    return nodes
+
+
+def _node(table: Table, key: str, nodes: dict[str, tuple[str, ...]], role: str = "") -> str:
+    name = table.string(key)
+    if name not in nodes:
+        table.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", key)
+    if role and role not in nodes[name]:
+        table.fail(f"node {name!r} is not a {role}", key)
+    return name
+
+
+def _parse_requests(
+    top: Table, nodes: dict[str, tuple[str, ...]]
+) -> tuple[tuple[Request, ...], bool]:
+    requests = []
+    clock = False
+    for item in top.tables("requests"):
+        node = _node(item, "node", nodes)
+        value = item.string("value")
+        at = item.number("at", 0.0, minimum=0)
+        ballot, is_clock = parse_ballot(item.raw("ballot", None), item.where("ballot"))
+        clock = clock or is_clock
+        item.finish()
+        requests.append(Request(node=node, value=value, at=at, ballot=ballot))
+    return tuple(requests), clock
+
+
+def _parse_link(
+    table: Table, base: LinkSpec | None, base_dir: Path | None
+) -> LinkSpec:
+    if base is None or table.has("latency"):
+        default_latency = {"model": "constant", "value": 10.0}
+        latency = parse_latency(
+            table.raw("latency", default_latency), table.source, table.child_path("latency"),
+            base_dir,
+        )
+    else:
+        latency = base.latency
+    loss = table.probability("loss", base.loss if base else 0.0)
+    duplicate = table.probability("duplicate", base.duplicate if base else 0.0)
+    ordering = table.string("ordering", base.ordering if base else "free", choices=ORDERINGS)
+    return LinkSpec(latency=latency, loss=loss, duplicate=duplicate, ordering=ordering)
+
+
+def _parse_network(
+    table: Table, nodes: dict[str, tuple[str, ...]], base_dir: Path | None
+) -> NetworkSpec:
+    links_table = table.table("links")
+    delays_items = table.tables("delays")
+    default = _parse_link(table, None, base_dir)
+    links: dict[tuple[str, str], LinkSpec] = {}
+    for key in links_table:
+        src, sep, dst = key.partition("->")
+        if not sep:
+            links_table.fail("a link is written \"from->to\"", key)
+        for end in (src.strip(), dst.strip()):
+            if end not in nodes:
+                links_table.fail(f"no node named {end!r} (nodes: {', '.join(nodes)})", key)
+        link_table = links_table.table(key)
+        links[(src.strip(), dst.strip())] = _parse_link(link_table, default, base_dir)
+        link_table.finish()
+    links_table.finish()
+    delays = []
+    for item in delays_items:
+        delays.append(
+            ScriptedDelay(
+                src=_node(item, "from", nodes),
+                dst=_node(item, "to", nodes),
+                type=item.string("type"),
+                occurrence=item.integer("occurrence", 1, minimum=1),
+                latency=item.number("latency", minimum=0),
+            )
+        )
+        item.finish()
+    table.finish()
+    return NetworkSpec(default=default, links=links, delays=tuple(delays))
+
+
+def _parse_faults(
+    table: Table, nodes: dict[str, tuple[str, ...]], horizon: float
+) -> FaultSpec:
+    crashes = []
+    for item in table.tables("crashes"):
+        node = _node(item, "node", nodes)
+        at = item.number("at", minimum=0)
+        recover = item.raw("recover", None)
+        if recover is not None:
+            recover = check_number(recover, item.where("recover"), minimum=0)
+            if recover <= at:
+                item.fail(f"recovery at {recover} must come after the crash at {at}", "recover")
+        item.finish()
+        crashes.append(Crash(node=node, at=at, recover=recover))
+    _check_crash_overlap(crashes, table)
+    partitions = []
+    for item in table.tables("partitions"):
+        at = item.number("at", minimum=0)
+        heal = item.raw("heal", None)
+        if heal is not None:
+            heal = check_number(heal, item.where("heal"), minimum=0)
+            if heal <= at:
+                item.fail(f"heal at {heal} must come after the partition at {at}", "heal")
+        groups_raw = item.raw("groups")
+        if (
+            not isinstance(groups_raw, list)
+            or len(groups_raw) < 2
+            or not all(isinstance(g, list) and g for g in groups_raw)
+        ):
+            item.fail("must be a list of at least two non-empty lists of node names", "groups")
+        seen: set[str] = set()
+        for group in groups_raw:
+            for name in group:
+                if name not in nodes:
+                    item.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", "groups")
+                if name in seen:
+                    item.fail(f"node {name!r} is in more than one group", "groups")
+                seen.add(name)
+        oneway = item.boolean("oneway", False)
+        if oneway and len(groups_raw) != 2:
+            item.fail("a one-way partition has exactly two groups: from, to", "groups")
+        item.finish()
+        partitions.append(
+            Partition(at=at, heal=heal, groups=tuple(tuple(g) for g in groups_raw), oneway=oneway)
+        )
+    amnesia = table.boolean("amnesia", False)
+    table.finish()
+    return FaultSpec(crashes=tuple(crashes), partitions=tuple(partitions), amnesia=amnesia)
+
+
+def _check_crash_overlap(crashes: list[Crash], table: Table) -> None:
+    by_node: dict[str, list[Crash]] = {}
+    for crash in crashes:
+        by_node.setdefault(crash.node, []).append(crash)
+    for node, items in by_node.items():
+        items.sort(key=lambda c: c.at)
+        for before, after in itertools.pairwise(items):
+            if before.recover is None or before.recover > after.at:
+                table.fail(
+                    f"node {node!r} crashes at {after.at} while still down from {before.at}",
+                    "crashes",
+                )
+
+
+# -- back to a dict ---------------------------------------------------------
+
+
+def link_to_dict(link: LinkSpec) -> dict[str, Any]:
+    return {
+        "latency": link.latency.to_dict(),
+        "loss": link.loss,
+        "duplicate": link.duplicate,
+        "ordering": link.ordering,
+    }
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The fully resolved scenario, loadable again by :func:`scenario_from_dict`."""
+    family = protocols.get(scenario.protocol)
+    network = link_to_dict(scenario.network.default)
+    network["links"] = {
+        f"{src}->{dst}": link_to_dict(link) for (src, dst), link in scenario.network.links.items()
+    }
+    network["delays"] = [
+        {"from": d.src, "to": d.dst, "type": d.type, "occurrence": d.occurrence,
+         "latency": d.latency}
+        for d in scenario.network.delays
+    ]
+    faults: dict[str, Any] = {
+        "crashes": [
+            {"node": c.node, "at": c.at} | ({"recover": c.recover} if c.recover is not None else {})
+            for c in scenario.faults.crashes
+        ],
+        "partitions": [
+            {"at": p.at, "groups": [list(g) for g in p.groups], "oneway": p.oneway}
+            | ({"heal": p.heal} if p.heal is not None else {})
+            for p in scenario.faults.partitions
+        ],
+        "amnesia": scenario.faults.amnesia,
+    }
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "protocol": scenario.protocol,
+        "variant": scenario.variant,
+        "seed": scenario.seed,
+        "horizon": scenario.horizon,
+        "time_unit": scenario.time_unit,
+        "ballot_format": scenario.ballot_format,
+        "nodes": {name: list(roles) for name, roles in scenario.nodes.items()},
+        "requests": [
+            {"node": r.node, "value": r.value, "at": r.at}
+            | ({"ballot": r.ballot} if r.ballot is not None else {})
+            for r in scenario.requests
+        ],
+        "network": network,
+        "faults": faults,
+        scenario.protocol: family.options_to_dict(scenario.options),
+    }
