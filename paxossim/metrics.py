@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from paxossim import protocols
 from paxossim.checks import check_safety, choices, majority_of
 
 
@@ -21,6 +22,8 @@ def summarize(
         if event["ev"] == "learned" and event["node"] not in learned:
             learned[event["node"]] = {"value": event["value"], "t": event["t"]}
     violations = check_safety(scenario, events)
+    extra, extra_violations = protocols.get(scenario["protocol"]).extra_checks(header, events)
+    violations += extra_violations
     first_request = min(requests) if requests else None
     return {
         "scenario": scenario["name"],
@@ -45,4 +48,4 @@ def summarize(
         "crashes": counts["crash"],
         "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
         "events_sha256": sha256,
-    }
+    } | extra
