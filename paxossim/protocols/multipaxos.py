@@ -10,6 +10,11 @@ ballot reported, fills the gaps with no-ops, and from then on runs only
 phase 2 per slot for clients' commands, at most ``window`` slots ahead of the
 first undecided one.
 
+A follower's election timer starts with a *probe* (pre-vote) that spends no
+ballot: only if a majority has not heard from a leader lately does it
+campaign, so a replica cut off from the others cannot come back with a huge
+ballot and depose a healthy leader.
+
 The leader learns a slot decided when a majority accepted it; followers learn
 it from the commit index that accepts and heartbeats carry (a follower that
 accepted the slot in the leader's ballot holds the decided value), and a
@@ -60,6 +65,19 @@ Entry = tuple[int, Ballot, str]
 
 
 # -- messages -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Probe(Message):
+    """Pre-vote: would you support an election now? (No ballot is spent on asking.)"""
+
+    TYPE: ClassVar[str] = "probe"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReply(Message):
+    TYPE: ClassVar[str] = "probe_reply"
+    granted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +197,11 @@ class Replica(Node):
         storage.setdefault("applied", 0)
         storage.setdefault("highest", 0)
         # Volatile.
-        self.role = "follower"  # follower | candidate | leader
+        self.role = "follower"  # follower | probing | candidate | leader
         self.leader: str | None = None
+        self.heard_leader = -1.0
+        """When we last heard from the leader we follow."""
+        self.grants: set[str] = set()
         self.ballot: Ballot | None = None
         self.promises: dict[str, Promise] = {}
         self.first_undecided = 0
@@ -225,7 +246,7 @@ class Replica(Node):
 
     def on_timer(self, name: str) -> None:
         if name == "election" and self.role != "leader":
-            self.campaign()
+            self.probe()
         elif name == "heartbeat" and self.role == "leader":
             self.heartbeat()
 
@@ -234,6 +255,35 @@ class Replica(Node):
             self.ctx.send(replica, msg)
 
     # -- election ------------------------------------------------------------
+    def probe(self) -> None:
+        """Pre-vote (as in Raft's PreVote): campaign only if a majority would take part.
+
+        Why: a replica cut off from the others would otherwise campaign again
+        and again, each time with a higher ballot, and on rejoining depose a
+        healthy leader with it. Probing spends no ballot, so it cannot.
+        """
+        self.role = "probing"
+        self.grants = {self.ctx.node_id}
+        for replica in self.cluster.replicas:
+            if replica != self.ctx.node_id:
+                self.ctx.send(replica, Probe())
+        self.reset_election_timer()
+        if len(self.grants) >= self.cluster.quorum:
+            self.campaign()
+
+    def on_probe(self, src: str) -> None:
+        """Grant unless we lead, or heard from a leader within the shortest election timeout."""
+        recent = self.ctx.now - self.heard_leader < self.options.election_timeout_min
+        granted = self.role != "leader" and not (self.leader is not None and recent)
+        self.ctx.send(src, ProbeReply(granted))
+
+    def on_probe_reply(self, src: str, msg: ProbeReply) -> None:
+        if self.role != "probing" or not msg.granted:
+            return
+        self.grants.add(src)
+        if len(self.grants) >= self.cluster.quorum:
+            self.campaign()
+
     def campaign(self) -> None:
         promised = self.promised
         number = max(self.ctx.storage["highest"], promised[0] if promised else 0) + 1
@@ -242,6 +292,8 @@ class Replica(Node):
         self.role = "candidate"
         self.leader = None
         self.promises = {}
+        self.queue.clear()
+        self.in_flight = set()
         self.ctx.emit("campaign", ballot=self.ballot, low=self.first_undecided)
         self.broadcast(Prepare(self.ballot, self.first_undecided))
         self.reset_election_timer()
@@ -290,8 +342,6 @@ class Replica(Node):
                     best[slot] = (ballot, value)
                 top = max(top, slot)
         self.proposals, self.votes = {}, {}
-        self.queue.clear()
-        self.in_flight = set()
         self.catchup_sent = {}
         self.last_ack = dict.fromkeys(self.promises, self.ctx.now)
         self.last_sent = {}
@@ -302,6 +352,7 @@ class Replica(Node):
                 self.ctx.emit("recover_slot", instance=slot, value=value)
                 self.propose(slot, value)
         self.heartbeat()
+        self.pump()  # commands that clients sent us while we campaigned
 
     def step_down(self, reason: str, ballot: Ballot | None = None) -> None:
         """Stop leading or campaigning (a higher ballot, or no majority in reach)."""
@@ -311,6 +362,7 @@ class Replica(Node):
         if self.role != "follower":
             self.role = "follower"
             self.queue.clear()
+            self.in_flight = set()
             self.reset_election_timer()
         self.leader = ballot[1] if ballot is not None and reason != "lost quorum" else None
 
@@ -321,6 +373,7 @@ class Replica(Node):
         if self.role != "follower":
             self.step_down("preempted", ballot)
         self.leader = ballot[1]
+        self.heard_leader = self.ctx.now
         self.reset_election_timer()
 
     def on_nack(self, msg: Nack) -> None:
@@ -351,7 +404,7 @@ class Replica(Node):
         if self.kv.executed(cid):
             self.ctx.send(src, Reply(cid, True, self.kv.result(cid)))
             return
-        if self.role != "leader":
+        if self.role not in ("leader", "candidate"):
             self.ctx.send(src, Reply(cid, False, leader=self.leader))
             return
         command = parse_command(msg.command)
@@ -363,7 +416,8 @@ class Replica(Node):
             return  # a retry of a command already in the log or the queue
         self.in_flight.add(cid)
         self.queue.append(msg.command)
-        self.pump()
+        if self.role == "leader":
+            self.pump()
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.role != "leader" or msg.ballot != self.ballot:
@@ -506,6 +560,10 @@ class Replica(Node):
                 self.on_decisions(src, msg)
             case Nack():
                 self.on_nack(msg)
+            case Probe():
+                self.on_probe(src)
+            case ProbeReply():
+                self.on_probe_reply(src, msg)
 
 
 # -- the family ---------------------------------------------------------------

@@ -164,9 +164,12 @@ class Peer(Node):
         self.ballot: Ballot | None = None
         self.value: str | None = None
         self.promises: dict[str, Promise] = {}
-        self.accepts: set[str] = set()
+        self.votes: dict[Ballot, set[str]] = {}
+        """Accepted votes for each ballot we sent accepts in, for the current slot."""
+        self.proposed: dict[Ballot, str] = {}
         self.nacks: set[str] = set()
         self.preemptions = 0
+        self.gap_armed = False
 
     def note(self, ballot: Ballot) -> None:
         if ballot[0] > self.ctx.storage["highest"]:
@@ -198,12 +201,13 @@ class Peer(Node):
             return
         number = self.ctx.storage["highest"] + 1
         self.ctx.storage["highest"] = number
+        if self.slot != self.first_undecided:
+            self.votes, self.proposed = {}, {}
         self.slot = self.first_undecided
         self.ballot = (number, self.ctx.node_id)
         self.value = self.queue[0] if self.queue else None
         self.phase = "prepare"
         self.promises = {}
-        self.accepts = set()
         self.nacks = set()
         self.ctx.emit("propose", instance=self.slot, ballot=self.ballot,
                       value=self.value, attempt=self.preemptions + 1)
@@ -236,21 +240,26 @@ class Peer(Node):
         self.ctx.emit("phase2", instance=self.slot, ballot=self.ballot, value=value,
                       adopted_from=highest)
         assert self.ballot is not None
+        self.votes[self.ballot] = set()
+        self.proposed[self.ballot] = value
         accept = Accept(self.slot, self.ballot, value)
         for replica in self.cluster.replicas:
             self.ctx.send(replica, accept)
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
-        if self.phase != "accept" or not self.current(msg.slot, msg.ballot):
+        # Votes count for any ballot of ours in this slot, even one we have
+        # since abandoned on a timeout: a majority in one ballot chose its value.
+        voters = self.votes.get(msg.ballot)
+        if msg.slot != self.slot or voters is None or msg.slot in self.decided:
             return
-        self.accepts.add(src)
-        if len(self.accepts) >= self.cluster.quorum:
-            assert self.value is not None
-            decided = Decided(self.slot, self.value)
+        voters.add(src)
+        if len(voters) >= self.cluster.quorum:
+            value = self.proposed[msg.ballot]
+            decided = Decided(self.slot, value)
             for replica in self.cluster.replicas:
                 if replica != self.ctx.node_id:
                     self.ctx.send(replica, decided)
-            self.learn(self.slot, self.value)
+            self.learn(self.slot, value)
 
     def on_nack(self, src: str, msg: Nack) -> None:
         self.note(msg.promised)
@@ -274,11 +283,16 @@ class Peer(Node):
                 self.ctx.emit("timeout", instance=self.slot, ballot=self.ballot,
                               phase=self.phase)
             self.start()
-        elif name == "gap" and self.phase == "idle":
-            self.start()
+        elif name == "gap":
+            self.gap_armed = False
+            if self.phase == "idle":
+                self.start()
 
     def check_gap(self) -> None:
-        if self.phase == "idle" and self.has_gap():
+        # Armed once, not re-armed on every decision: a steady stream of later
+        # decisions must not postpone the filling of a gap forever.
+        if self.phase == "idle" and self.has_gap() and not self.gap_armed:
+            self.gap_armed = True
             self.ctx.set_timer("gap", self.options.gap_timeout)
 
     # -- acceptor ------------------------------------------------------------
