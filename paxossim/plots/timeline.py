@@ -71,7 +71,7 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
     crashes, cuts = fault_windows(events, horizon)
 
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 6.2), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        2, 1, figsize=(12, 6.2), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     for axis in (top, bottom):
         for _node, start, stop in crashes:
             axis.axvspan(start, stop, color="#d62728", alpha=0.12, lw=0)
@@ -98,7 +98,7 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
     for start, _stop in cuts:
         top.text(start, low * 1.6, " partitioned", fontsize=8, color="#c05000", va="bottom")
     top.set_ylim(low, high)
-    top.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     top.set_title(f"{scenario['name']}: per-command latency (protocol {scenario['protocol']}, "
                   f"variant {scenario['variant']}, seed {header['seed']})", fontsize=10)
 

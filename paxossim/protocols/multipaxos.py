@@ -202,6 +202,8 @@ class Replica(Node):
         self.heard_leader = -1.0
         """When we last heard from the leader we follow."""
         self.grants: set[str] = set()
+        self.parked: dict[str, str] = {}
+        """Clients that asked while we knew no leader: told who leads once we know."""
         self.ballot: Ballot | None = None
         self.promises: dict[str, Promise] = {}
         self.first_undecided = 0
@@ -292,8 +294,6 @@ class Replica(Node):
         self.role = "candidate"
         self.leader = None
         self.promises = {}
-        self.queue.clear()
-        self.in_flight = set()
         self.ctx.emit("campaign", ballot=self.ballot, low=self.first_undecided)
         self.broadcast(Prepare(self.ballot, self.first_undecided))
         self.reset_election_timer()
@@ -375,6 +375,9 @@ class Replica(Node):
         self.leader = ballot[1]
         self.heard_leader = self.ctx.now
         self.reset_election_timer()
+        for cid, client in self.parked.items():
+            self.ctx.send(client, Reply(cid, False, leader=self.leader))
+        self.parked.clear()
 
     def on_nack(self, msg: Nack) -> None:
         self.note(msg.promised)
@@ -404,7 +407,10 @@ class Replica(Node):
         if self.kv.executed(cid):
             self.ctx.send(src, Reply(cid, True, self.kv.result(cid)))
             return
-        if self.role not in ("leader", "candidate"):
+        if self.role == "follower" and self.leader is None:
+            self.parked[cid] = src
+            return
+        if self.role not in ("leader", "candidate", "probing"):
             self.ctx.send(src, Reply(cid, False, leader=self.leader))
             return
         command = parse_command(msg.command)
