@@ -67,6 +67,10 @@ class Operation:
     """The time to show people (the simulated time); ``invoke`` orders."""
     shown_response: float | None = None
 
+    @property
+    def shown_start(self) -> float:
+        return self.shown_invoke if self.shown_invoke is not None else self.invoke
+
     def describe(self) -> str:
         what = f"put({self.key}, {self.value!r})" if self.op == "put" else \
             f"get({self.key}) -> {self.value!r}"
@@ -83,6 +87,8 @@ class Verdict:
     key: str | None = None
     detail: str = ""
     operations: int = 0
+    time: float | None = None
+    """When the violation shows: the (shown) invocation of the operation that exposes it."""
 
     @property
     def label(self) -> str:
@@ -104,7 +110,7 @@ def check_history(
     for key in sorted(by_key):
         verdict = check_key(key, by_key[key], initial, budget)
         if verdict.ok is False:
-            return Verdict(False, key, verdict.detail, count)
+            return Verdict(False, key, verdict.detail, count, verdict.time)
         if verdict.ok is None and unknown is None:
             unknown = verdict
     if unknown is not None:
@@ -165,13 +171,14 @@ def check_key_clusters(key: str, ops: list[Operation], initial: str | None) -> V
         if operation.op == "get":
             if block is None:
                 return Verdict(False, key, f"key {key!r}: {operation.describe()} read a value "
-                               "no put wrote", n)
+                               "no put wrote", n, operation.shown_start)
             block.gets.append(operation)
             put = block.put
             if put is not None and operation.response is not None \
                     and operation.response < put.invoke:
                 return Verdict(False, key, f"key {key!r}: {operation.describe()} ended before "
-                               f"the put of its value began: {put.describe()}", n)
+                               f"the put of its value began: {put.describe()}", n,
+                               put.shown_start)
         assert block is not None
         block.add(operation)
     # Kahn's algorithm: a block may go first iff no other remaining block has an
@@ -201,7 +208,10 @@ def check_key_clusters(key: str, ops: list[Operation], initial: str | None) -> V
             by_hi[candidate].gone = True
             continue
         other = by_lo[second]
-        return Verdict(False, key, _explain_cycle(key, least, other, initial), n)
+        exposed = max((b.last for b in (least, other) if b.last is not None),
+                      key=lambda o: o.invoke)
+        return Verdict(False, key, _explain_cycle(key, least, other, initial), n,
+                       exposed.shown_start)
     return Verdict(True, key, "", n)
 
 
@@ -267,15 +277,19 @@ def check_key_search(
         for i in sorted(candidates, key=lambda i: response[i], reverse=True):
             if is_put[i]:
                 stack.append((mask | 1 << i, values[i]))
-    return Verdict(False, key, _explain(key, ops, deepest, response), n)
+    stuck = _stuck(ops, deepest[1], response)
+    return Verdict(False, key, _explain(key, ops, deepest, stuck), n, ops[stuck].shown_start)
+
+
+def _stuck(ops: list[Operation], mask: int, response: list[float]) -> int:
+    """The operation the deepest search state could not get past: the earliest-answered one."""
+    return min((i for i in range(len(ops)) if not mask >> i & 1), key=lambda i: response[i])
 
 
 def _explain(
-    key: str, ops: list[Operation], deepest: tuple[int, int, str | None], response: list[float]
+    key: str, ops: list[Operation], deepest: tuple[int, int, str | None], first: int
 ) -> str:
-    done, mask, value = deepest
-    pending = [i for i in range(len(ops)) if not mask >> i & 1]
-    first = min(pending, key=lambda i: response[i])
+    done, _mask, value = deepest
     return (f"key {key!r}: no linearization; the longest legal order places {done} of "
             f"{len(ops)} operations, leaving the value {value!r}, after which "
             f"{ops[first].describe()} cannot take effect")

@@ -37,8 +37,8 @@ def replicated_checks(
     violations += durability_violations(events)
     verdict = check_history(history_from_events(events))
     if verdict.ok is False:
-        violations.append(Violation("linearizability", verdict.key, float(scenario["horizon"]),
-                                    verdict.detail))
+        time = verdict.time if verdict.time is not None else float(scenario["horizon"])
+        violations.append(Violation("linearizability", verdict.key, time, verdict.detail))
     figures = replicated_figures(scenario, events)
     figures["linearizability"] = {"verdict": verdict.label, "operations": verdict.operations,
                                   "detail": verdict.detail}

@@ -429,7 +429,11 @@ class Replica(Node):
         if self.role != "leader" or msg.ballot != self.ballot:
             return
         self.last_ack[src] = self.ctx.now
-        self.catch_up(src, msg.upto)
+        # A follower in a busy pipeline always lags a little and learns those
+        # slots from the next commit index; only a real gap needs the decisions
+        # sent (heartbeat answers, when the pipeline is idle, catch up the rest).
+        if self.first_undecided - msg.upto > self.options.window:
+            self.catch_up(src, msg.upto)
         voters = self.votes.get(msg.slot)
         if voters is None:
             return

@@ -230,7 +230,7 @@ class Client:
             command = Command(cid, "put", key, cid)
         text = command.encode()
         self.ctx.emit("invoke", id=cid, op=command.op, key=key, value=command.value)
-        self.ctx.emit("request", value=text)
+        self.ctx.emit("request", id=cid, value=text)
         self.pending[cid] = Pending(text, self.home)
         self.send(cid)
 
