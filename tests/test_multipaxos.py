@@ -21,7 +21,7 @@ from paxossim.protocols.multipaxos import (
     Promise,
     Replica,
 )
-from paxossim.protocols.replicated import NOOP
+from paxossim.protocols.replicated import NOOP, KVStore
 from tests.replog_support import HandContext, of_kind, raw_scenario, run_named, run_raw
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
@@ -146,6 +146,32 @@ def test_leader_failover_keeps_committing_and_loses_nothing() -> None:
     log = result.summary["replicated_log"]
     assert log["linearizability"]["verdict"] == "ok"
     assert log["leaders_elected"] >= 2 and log["time_without_leader"] > 0
+
+
+def test_retried_command_in_two_slots_is_executed_once() -> None:
+    # Clients that give up after 100 ms resend commands the crashed leader had
+    # already put in the log; the new leader proposes them again in new slots.
+    result = run_named("leader_failover", options={"client_timeout": 100.0})
+    assert result.safe, result.summary["safety"]
+    skipped = [e for e in of_kind(result, "applied")
+               if not e["executed"] and e["value"] != NOOP]
+    assert skipped, "the scenario no longer produces duplicate log entries"
+    executed: dict[str, list[str]] = {}
+    for event in of_kind(result, "applied"):
+        if event["executed"]:
+            executed.setdefault(event["node"], []).append(event["value"])
+    for values in executed.values():
+        assert len(values) == len(set(values))
+
+
+def test_kv_store_executes_a_command_id_once() -> None:
+    store = KVStore({})
+    assert store.apply("c1#1|put|x|a") == (True, "ok")
+    assert store.apply("c2#1|put|x|b") == (True, "ok")
+    assert store.apply("c1#1|put|x|a") == (False, "ok")
+    assert store.apply("c3#1|get|x") == (True, "b")
+    assert store.apply(NOOP) == (False, None)
+    assert store.data == {"x": "b"}
 
 
 def test_partitioned_leader_steps_down_and_majority_side_elects() -> None:
