@@ -83,6 +83,8 @@ def read_log(path: str | Path, verify: bool = True) -> Log:
         raise UserError(str(path), "no such file") from None
     except OSError as error:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
+    if not raw:
+        raise UserError(str(path), "empty file: not a paxossim log")
     if not raw.endswith(b"\n"):
         last = raw.count(b"\n") + 1
         raise UserError(f"{path}: line {last}", "truncated: the last line is incomplete")
