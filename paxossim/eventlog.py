@@ -22,6 +22,8 @@ from paxossim import __version__
 from paxossim.errors import UserError
 
 SCHEMA = 1
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def events_sha256(lines: list[bytes]) -> str:
@@ -49,6 +51,7 @@ def atomic_write(path: Path, chunks: list[bytes]) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.writelines(chunks)
+        os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are not
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
