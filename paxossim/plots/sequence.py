@@ -118,7 +118,7 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
                 solid_capstyle="butt", zorder=2)
         ax.text(column[node] + 0.04, start, "crash", color="#d62728", fontsize=7, va="bottom")
 
-    label_every = 1 if len(shown) <= 60 else 0
+    labels = LabelPlacer(y_per_line=end / height * 0.16)
     for trace in shown:
         x0, x1 = column[trace.src], column[trace.dst]
         color = TYPE_COLORS.get(trace.kind, OTHER_COLOR)
@@ -127,21 +127,21 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
             ax.annotate("", xy=(x1, trace.delivered), xytext=(x0, trace.sent),
                         arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.3,
                                     "linestyle": style, "shrinkA": 0, "shrinkB": 0}, zorder=3)
-            y_mid = (trace.sent + trace.delivered) / 2
+            x_end, y_end = x1, trace.delivered
         else:
-            lost_at = trace.sent + 0.4 * (end / 40)
-            x_lost = x0 + 0.4 * (x1 - x0)
-            ax.plot([x0, x_lost], [trace.sent, lost_at], color=color, lw=1.3, ls=style)
-            ax.plot([x_lost], [lost_at], marker="x", color="#d62728", ms=9, mew=2, zorder=4)
-            y_mid = (trace.sent + lost_at) / 2
-        if label_every:
-            text = message_label(trace.kind, trace.msg, fmt)
-            if trace.dropped is not None:
-                text += f" [dropped: {trace.why}]"
-            ax.text((x0 + x1) / 2, y_mid, text, fontsize=7.5, ha="center", va="bottom",
+            y_end = trace.sent + 0.4 * (end / 40)
+            x_end = x0 + 0.4 * (x1 - x0)
+            ax.plot([x0, x_end], [trace.sent, y_end], color=color, lw=1.3, ls=style)
+            ax.plot([x_end], [y_end], marker="x", color="#d62728", ms=9, mew=2, zorder=4)
+        text = message_label(trace.kind, trace.msg, fmt)
+        if trace.dropped is not None:
+            text += f" [dropped: {trace.why}]"
+        spot = labels.place(x0, trace.sent, x_end, y_end, len(text))
+        if spot is not None:
+            ax.text(spot[0], spot[1], text, fontsize=7.5, ha="center", va="center",
                     color=color, zorder=5,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.8})
+                          "alpha": 0.85})
     for event in events:
         if event["ev"] == "refused":
             ax.text(column[event["node"]] + 0.06, event["t"],
@@ -153,6 +153,16 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
             ax.text(column[event["node"]] + 0.06, event["t"],
                     f"learns {value_label(event['value'])}", fontsize=8, color="#b35806",
                     va="center")
+
+    from paxossim.checks import check_safety
+
+    violated: dict[float, set[str]] = {}
+    for violation in check_safety(scenario, events):
+        violated.setdefault(violation.time, set()).add(violation.invariant)
+    for index, (time, invariants) in enumerate(sorted(violated.items())):
+        ax.axhline(time, color="#d62728", lw=1, ls=":", zorder=0)
+        ax.text(-0.55, time, f"{', '.join(sorted(invariants))} violated", color="#d62728",
+                fontsize=8, va="bottom" if index % 2 == 0 else "top", fontweight="bold")
 
     ax.set_xticks(range(len(nodes)))
     ax.set_xticklabels(nodes, fontsize=10, fontweight="bold")
@@ -181,6 +191,32 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     plt.close(fig)
     temp.replace(path)
     return path
+
+
+class LabelPlacer:
+    """Puts message labels where they do not cover each other.
+
+    A label tries a few points along its arrow and is left out if all of them
+    would cover a label already placed (the arrow's colour still tells its type).
+    """
+
+    FRACTIONS = (0.5, 0.3, 0.7, 0.2, 0.8)
+    CHAR_WIDTH = 0.055  # in lifeline spacings, at font size 7.5
+
+    def __init__(self, y_per_line: float) -> None:
+        self.y_per_line = y_per_line
+        self.boxes: list[tuple[float, float, float]] = []  # x centre, y, half width
+
+    def place(self, x0: float, y0: float, x1: float, y1: float,
+              length: int) -> tuple[float, float] | None:
+        half = length * self.CHAR_WIDTH / 2
+        for fraction in self.FRACTIONS:
+            x, y = x0 + fraction * (x1 - x0), y0 + fraction * (y1 - y0)
+            if all(abs(y - by) >= self.y_per_line or abs(x - bx) >= half + bh
+                   for bx, by, bh in self.boxes):
+                self.boxes.append((x, y, half))
+                return x, y
+        return None
 
 
 def _mermaid_text(text: str) -> str:
