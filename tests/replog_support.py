@@ -1,4 +1,4 @@
-"""Helpers shared by the replicated-log tests: a hand-driven context, scenario runs."""
+"""Helpers shared by the replicated-log tests: running bundled scenarios with changes."""
 
 from __future__ import annotations
 
@@ -6,48 +6,10 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from paxossim.rng import Stream
 from paxossim.runs import RunResult, execute
 from paxossim.scenario import load_raw, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-
-
-class HandContext:
-    """A Context a test drives by hand: it records what the node sends, sets and emits."""
-
-    def __init__(self, node_id: str, seed: int = 1) -> None:
-        self.node_id = node_id
-        self.rng = Stream(seed, f"node:{node_id}")
-        self.storage: dict[str, Any] = {}
-        self.time = 0.0
-        self.sent: list[tuple[str, Any]] = []
-        self.timers: dict[str, float] = {}
-        self.events: list[dict[str, Any]] = []
-
-    @property
-    def now(self) -> float:
-        return self.time
-
-    @property
-    def clock(self) -> float:
-        return self.time
-
-    def send(self, dst: str, msg: Any) -> None:
-        self.sent.append((dst, msg))
-
-    def set_timer(self, name: str, delay: float) -> None:
-        self.timers[name] = self.time + delay
-
-    def cancel_timer(self, name: str) -> None:
-        self.timers.pop(name, None)
-
-    def emit(self, kind: str, **fields: Any) -> None:
-        self.events.append({"ev": kind, **fields})
-
-    def take(self) -> list[tuple[str, Any]]:
-        sent, self.sent = self.sent, []
-        return sent
 
 
 def raw_scenario(name: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.replog_support import of_kind, raw_scenario, run_named, run_raw
+from replog_support import of_kind, raw_scenario, run_named, run_raw
 
 
 def test_fixed_timeouts_on_a_fixed_latency_network_decide_nothing() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from conftest import slow_scale
+from fakes import FakeContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from replog_support import of_kind, raw_scenario, run_named, run_raw
 
 from paxossim.protocols.multipaxos import (
     Accept,
@@ -22,14 +23,13 @@ from paxossim.protocols.multipaxos import (
     Replica,
 )
 from paxossim.protocols.replicated import NOOP, KVStore
-from tests.replog_support import HandContext, of_kind, raw_scenario, run_named, run_raw
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
-SLOW_SCALE = float(os.environ.get("PAXOSSIM_SLOW_SCALE", "1.0"))
+SLOW_SCALE = slow_scale()
 
 
-def replica(node: str = "r1", variant: str = "correct") -> tuple[Replica, HandContext]:
-    ctx = HandContext(node)
+def replica(node: str = "r1", variant: str = "correct") -> tuple[Replica, FakeContext]:
+    ctx = FakeContext(node)
     node_ = Replica(ctx, Cluster(REPLICAS, variant, MultiPaxosOptions()))
     node_.on_start()
     return node_, ctx
@@ -47,11 +47,11 @@ def test_acceptor_refuses_an_accept_below_its_promise() -> None:
     assert not of_kind_events(ctx, "accepted")
 
 
-def of_kind_events(ctx: HandContext, kind: str) -> list[dict]:
+def of_kind_events(ctx: FakeContext, kind: str) -> list[dict]:
     return [e for e in ctx.events if e["ev"] == kind]
 
 
-def elect(node: Replica, ctx: HandContext) -> None:
+def elect(node: Replica, ctx: FakeContext) -> None:
     """Drive a replica through its probe (pre-vote) into a campaign."""
     node.on_timer("election")
     assert {type(msg) for _, msg in ctx.take()} == {Probe}
@@ -64,10 +64,10 @@ def test_probe_spends_no_ballot_and_is_refused_while_a_leader_is_heard() -> None
     node, ctx = replica("r2")
     node.on_message("r1", Accept((3, "r1"), 0, "v", 0))
     ctx.take()
-    ctx.time = 100.0  # under election_timeout_min since the leader's accept
+    ctx.now = 100.0  # under election_timeout_min since the leader's accept
     node.on_message("r4", Probe())
     assert ctx.take() == [("r4", ProbeReply(False))]
-    ctx.time = 200.0
+    ctx.now = 200.0
     node.on_message("r4", Probe())
     assert ctx.take() == [("r4", ProbeReply(True))]
     # A prober that hears no majority never campaigns: its ballot does not grow.
@@ -150,18 +150,29 @@ def test_leader_failover_keeps_committing_and_loses_nothing() -> None:
 
 def test_retried_command_in_two_slots_is_executed_once() -> None:
     # Clients that give up after 100 ms resend commands the crashed leader had
-    # already put in the log; the new leader proposes them again in new slots.
-    result = run_named("leader_failover", options={"client_timeout": 100.0})
-    assert result.safe, result.summary["safety"]
-    skipped = [e for e in of_kind(result, "applied")
-               if not e["executed"] and e["value"] != NOOP]
-    assert skipped, "the scenario no longer produces duplicate log entries"
+    # already put in the log; depending on the election race, the new leader
+    # proposes some of them again in new slots. Find a seed where it does.
+    for seed in range(1, 11):
+        result = run_named("leader_failover", seed, options={"client_timeout": 100.0})
+        assert result.safe, (seed, result.summary["safety"])
+        skipped = [e for e in of_kind(result, "applied")
+                   if not e["executed"] and e["value"] != NOOP]
+        if skipped:
+            break
+    assert skipped, "no seed in 1..10 produces duplicate log entries any more"
     executed: dict[str, list[str]] = {}
     for event in of_kind(result, "applied"):
         if event["executed"]:
             executed.setdefault(event["node"], []).append(event["value"])
     for values in executed.values():
         assert len(values) == len(set(values))
+
+
+def test_replica_applies_a_command_decided_in_two_slots_once() -> None:
+    node, ctx = replica("r2")
+    node.on_message("r1", Decisions((1, "r1"), ((0, "c1#1|put|x|a"), (1, "c1#1|put|x|a"))))
+    applied = of_kind_events(ctx, "applied")
+    assert [(e["instance"], e["executed"]) for e in applied] == [(0, True), (1, False)]
 
 
 def test_kv_store_executes_a_command_id_once() -> None:

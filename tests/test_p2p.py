@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
+from conftest import slow_scale
+from fakes import FakeContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from replog_support import of_kind, raw_scenario, run_named, run_raw
 
 from paxossim.protocols.p2p import (
     Accept,
@@ -19,15 +20,14 @@ from paxossim.protocols.p2p import (
     Promise,
 )
 from paxossim.protocols.replicated import Reply, Submit
-from tests.replog_support import HandContext, of_kind, raw_scenario, run_named, run_raw
 
 REPLICAS = ("r1", "r2", "r3")
-SLOW_SCALE = float(os.environ.get("PAXOSSIM_SLOW_SCALE", "1.0"))
+SLOW_SCALE = slow_scale()
 PUT = "c1#1|put|x|c1#1"
 
 
-def peer(node: str = "r1") -> tuple[Peer, HandContext]:
-    ctx = HandContext(node)
+def peer(node: str = "r1") -> tuple[Peer, FakeContext]:
+    ctx = FakeContext(node)
     node_ = Peer(ctx, Cluster(REPLICAS, P2POptions()))
     node_.on_start()
     return node_, ctx
