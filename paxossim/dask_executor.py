@@ -9,24 +9,33 @@ paxossim installed (the same version) to unpickle the batches.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from paxossim.errors import UserError
 from paxossim.sweep import Outcome, RunContext, run_batch
 
+CONNECT_TIMEOUT = "10s"
 
-def dask_batches(
-    address: str, context: RunContext, batches: list[list[tuple[int, int]]]
-) -> Iterator[list[Outcome]]:
-    """Yield each batch's outcomes as the cluster finishes it."""
+
+def connect(address: str) -> Any:
+    """A dask Client for ``address``; connecting first means a bad address writes nothing."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise UserError("--scheduler", "needs dask: pip install 'paxossim[dask]'") from None
     try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as error:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as error:
         raise UserError(f"--scheduler {address}", f"cannot reach the scheduler: {error}") \
             from None
+
+
+def dask_batches(
+    client: Any, context: RunContext, batches: list[list[tuple[int, int]]]
+) -> Iterator[list[Outcome]]:
+    """Yield each batch's outcomes as the cluster finishes it; close the client at the end."""
+    from distributed import as_completed
+
     futures = []
     try:
         # Sent once to every worker rather than pickled into each task.

@@ -638,7 +638,17 @@ def run_sweep(
     points, items, first = prepare_points(spec)
     learners = learners_of(items)
     manifest = make_manifest(spec, points, learners, first.time_unit)
-    _claim_folder(out_dir, spec, manifest, resume)
+    client = None
+    if scheduler is not None:
+        from paxossim.dask_executor import connect
+
+        client = connect(scheduler)
+    try:
+        _claim_folder(out_dir, spec, manifest, resume)
+    except UserError:
+        if client is not None:
+            client.close()
+        raise
     journal_path = out_dir / JOURNAL
     records = read_journal(journal_path, repair=True)
 
@@ -657,10 +667,10 @@ def run_sweep(
     ran = 0
     last_checkpoint = time.monotonic()
     batches = batches_for(todo, workers)
-    if scheduler is not None:
+    if client is not None:
         from paxossim.dask_executor import dask_batches
 
-        stream = dask_batches(scheduler, context, batches)
+        stream = dask_batches(client, context, batches)
     else:
         stream = local_batches(context, batches, workers)
     try:
