@@ -30,11 +30,18 @@ class Host:
     def __init__(self, sim: Simulation, node_id: str) -> None:
         self.sim = sim
         self.node_id = node_id
-        self.rng: Stream = sim.streams.stream(f"node:{node_id}")
+        self._rng: Stream | None = None
         self.storage: dict[str, Any] = {}
         self.up = True
         self.node: Node | None = None
         self._timers: dict[str, object] = {}
+
+    @property
+    def rng(self) -> Stream:
+        """The node's own stream, opened on first use (most nodes never draw)."""
+        if self._rng is None:
+            self._rng = self.sim.streams.stream(f"node:{self.node_id}")
+        return self._rng
 
     @property
     def now(self) -> float:
