@@ -36,6 +36,7 @@ differ from one execution to the next, while ``results.csv`` is byte-identical),
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import math
@@ -741,12 +742,12 @@ def _claim_folder(out_dir: Path, spec: SweepSpec, manifest: dict[str, Any],
 
 
 def finalize(out_dir: Path) -> dict[str, Any]:
-    """Rebuild results.csv and summary.csv from the journal (also after a kill)."""
+    """Rebuild results.csv from the journal (also after a kill), then summary.csv."""
     from paxossim.stats import aggregate_table
 
     manifest = read_manifest(out_dir)
-    records = read_journal(out_dir / JOURNAL)
-    write_tables(out_dir, manifest, records)
+    if (out_dir / JOURNAL).exists():  # a folder shipped without its journal keeps its table
+        write_tables(out_dir, manifest, read_journal(out_dir / JOURNAL))
     header, rows = read_csv(out_dir / RESULTS)
     summary_header, summary_rows = aggregate_table(manifest, header, rows)
     atomic_write(out_dir / SUMMARY, [csv_bytes(summary_header, summary_rows)])
@@ -754,9 +755,15 @@ def finalize(out_dir: Path) -> dict[str, Any]:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    """A CSV table, or its gzipped copy ``NAME.csv.gz`` (how curated results are shipped)."""
+    packed = path.with_name(path.name + ".gz")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            table = list(csv.reader(handle))
+        if not path.exists() and packed.exists():
+            with gzip.open(packed, "rt", newline="", encoding="utf-8") as handle:
+                table = list(csv.reader(handle))
+        else:
+            with path.open(newline="", encoding="utf-8") as handle:
+                table = list(csv.reader(handle))
     except FileNotFoundError:
         raise UserError(str(path), "no such file") from None
     if not table:

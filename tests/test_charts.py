@@ -53,3 +53,24 @@ def test_plot_of_a_folder_that_is_not_a_sweep_is_a_user_error(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["plot", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a sweep folder" in result.output
+
+
+def test_a_folder_shipped_with_a_gzipped_table_and_no_journal_still_plots(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    from paxossim.sweep import JOURNAL, RESULTS, SUMMARY, TIMINGS
+
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    out = tmp_path / "out"
+    run_sweep(spec, out)
+    summary = (out / SUMMARY).read_bytes()
+    (out / "results.csv.gz").write_bytes(gzip.compress((out / RESULTS).read_bytes()))
+    for name in (RESULTS, JOURNAL, TIMINGS, SUMMARY):
+        (out / name).unlink()
+    result = CliRunner().invoke(main, ["plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / SUMMARY).read_bytes() == summary
+    assert (out / "charts" / "latency_cdf.png").exists()
+    assert not (out / RESULTS).exists()

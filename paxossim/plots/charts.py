@@ -30,6 +30,9 @@ from matplotlib.figure import Figure
 from paxossim.sweep import RESULTS, SUMMARY, read_csv, read_manifest
 
 MAX_PANELS = 6
+CDF_POINTS = 120
+"""A CDF curve is drawn through at most this many of its steps."""
+FOOTER_CHARS_PER_INCH = 16
 FORMATS = ("png", "svg")
 
 
@@ -102,15 +105,16 @@ def _positions(values: list[str]) -> tuple[np.ndarray, list[str] | None]:
 def _finish(figure: Figure, tables: SweepTables, name: str, right: float = 1.0) -> list[Path]:
     """Lay out with room for the footer (wrapped to the figure's width), then save."""
     width, height = figure.get_size_inches()
-    footer = textwrap.fill(tables.footer(), width=int(width * 19))
+    footer = textwrap.fill(tables.footer(), width=int(width * FOOTER_CHARS_PER_INCH))
     lines = footer.count("\n") + 1
     figure.text(0.5, 0.01, footer, ha="center", va="bottom", fontsize=7, color="0.35")
     figure.tight_layout(rect=(0, (0.06 + 0.13 * lines) / height, right, 1))
     out = tables.directory / "charts"
     out.mkdir(exist_ok=True)
     written = []
-    # No date and a fixed id salt: the same tables draw byte-identical files.
-    with matplotlib.rc_context({"svg.hashsalt": "paxossim"}):
+    # No date and a fixed id salt: the same tables draw byte-identical files; SVG text
+    # stays text (searchable, and a tenth of the size of glyph outlines).
+    with matplotlib.rc_context({"svg.hashsalt": "paxossim", "svg.fonttype": "none"}):
         for fmt in FORMATS:
             path = out / f"{name}.{fmt}"
             metadata = {"Date": None} if fmt == "svg" else {"Software": None}
@@ -121,9 +125,12 @@ def _finish(figure: Figure, tables: SweepTables, name: str, right: float = 1.0) 
 
 
 def _x_axis(ax: Any, tables: SweepTables, labels: list[str] | None, xs: np.ndarray) -> None:
+    """Label the x axis; whole-number and non-numeric parameters get a tick per value."""
     ax.set_xlabel(tables.x)
     if labels is not None:
         ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=7)
+    elif np.all(xs == np.round(xs)) and len(xs) <= 20:
+        ax.set_xticks(xs, [f"{x:g}" for x in xs])
 
 
 def latency_cdf(tables: SweepTables) -> list[Path]:
@@ -146,6 +153,9 @@ def latency_cdf(tables: SweepTables) -> list[Path]:
             latencies = np.sort([_float(r["decision_latency"]) for r in runs
                                  if r["chosen"] == "true"])
             fraction = np.arange(1, latencies.size + 1) / len(runs)
+            if latencies.size > CDF_POINTS:  # keeps the SVG small; invisible at this size
+                keep = np.linspace(0, latencies.size - 1, CDF_POINTS).round().astype(int)
+                latencies, fraction = latencies[keep], fraction[keep]
             ax.step(np.concatenate([[latencies[0] if latencies.size else 0.0], latencies]),
                     np.concatenate([[0.0], fraction]), where="post", color=colour,
                     label=x_value, linewidth=1.2)
@@ -158,8 +168,10 @@ def latency_cdf(tables: SweepTables) -> list[Path]:
             ax.set_xscale("log")
     for ax in axes.flat[len(groups):]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel(f"decision latency ({tables.unit}, from the first request)")
+    for column in range(cols):  # the lowest panel drawn in each column carries the x labels
+        lowest = axes[(len(groups) - 1 - column) // cols, column]
+        lowest.xaxis.set_tick_params(labelbottom=True)
+        lowest.set_xlabel(f"decision latency ({tables.unit}, from the first request)")
     for ax in axes[:, 0]:
         ax.set_ylabel("fraction of runs decided")
     handles, labels = axes.flat[0].get_legend_handles_labels()
