@@ -122,11 +122,15 @@ def test_ctrl_c_keeps_a_valid_table_and_resume_finishes_it(
         tmp_path / "whole" / RESULTS).read_bytes()
 
 
-def test_a_killed_process_resumes_to_the_uninterrupted_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("how", "workers"), [(signal.SIGKILL, 1), (signal.SIGTERM, 2)],
+                         ids=["kill-9", "term-2-workers"])
+def test_a_killed_process_resumes_to_the_uninterrupted_table(
+    tmp_path: Path, how: signal.Signals, workers: int
+) -> None:
     spec_path = write_spec(tmp_path / "spec", seeds=100)
     out = tmp_path / "killed"
     command = [sys.executable, "-c", "from paxossim.cli import main; main()", "sweep",
-               str(spec_path), "--out", str(out), "--no-charts"]
+               str(spec_path), "--out", str(out), "--no-charts", "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -134,9 +138,13 @@ def test_a_killed_process_resumes_to_the_uninterrupted_table(tmp_path: Path) -> 
         if journal.exists() and journal.read_bytes().count(b"\n") >= 50:
             break
         time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert 50 <= len(read_journal(out / JOURNAL)) < 400, "the kill came too late to test"
+    process.send_signal(how)
+    code = process.wait()
+    kept = read_journal(out / JOURNAL)
+    assert 50 <= len(kept) < 400, "the kill came too late to test"
+    if how == signal.SIGTERM:  # a plain kill is a Ctrl-C: the table of finished runs is saved
+        assert code == 130
+        assert len(table(out)) == len(kept)
     runner = CliRunner()
     resumed = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--resume",
                                    "--no-charts"])
@@ -281,3 +289,30 @@ def test_the_bundled_sweeps_load() -> None:
     for name in ("sweep_loss", "sweep_crash"):
         spec = load_spec(SCENARIOS / f"{name}.toml")
         assert len(spec.points()) > 1
+
+
+def test_progress_reports_runs_failures_and_time() -> None:
+    import io
+
+    from paxossim.sweep import Progress
+
+    stream = io.StringIO()
+    bar = Progress("tiny", 20, 5, 1, stream)
+    bar.update(20, 2, final=True)
+    assert "tiny [" in stream.getvalue()
+    assert "20/20 runs, 2 failed" in stream.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sweep_loss", "sweep_crash"])
+def test_the_bundled_sweeps_are_safe_and_worker_independent(name: str, tmp_path: Path) -> None:
+    from conftest import slow_scale
+
+    seeds = max(2, round(300 * slow_scale()))
+    spec = load_spec(SCENARIOS / f"{name}.toml", seeds_per_point=seeds)
+    run_sweep(spec, tmp_path / "one", workers=1)
+    run_sweep(spec, tmp_path / "two", workers=2)
+    assert (tmp_path / "one" / RESULTS).read_bytes() == (tmp_path / "two" / RESULTS).read_bytes()
+    rows = table(tmp_path / "one")
+    assert len(rows) == seeds * len(spec.points())
+    assert all(r["safe"] == "true" and not r["error"] for r in rows)
