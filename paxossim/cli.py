@@ -208,6 +208,11 @@ def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
     from paxossim import sweep as sweeps
 
     loaded = sweeps.load_spec(spec, seeds_per_point)
+    target = out_dir or sweeps.default_out_dir(loaded)
+    if resume and seeds_per_point is None:
+        previous = sweeps.resumed_seeds_per_point(target)
+        if previous is not None and previous != loaded.seeds_per_point:
+            loaded = sweeps.load_spec(spec, previous)
     if show_run is not None:
         click.echo(sweeps.show_run(loaded, show_run))
         return
@@ -217,7 +222,6 @@ def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
 
         finish = write_charts
     sweeps.interrupt_on_sigterm()
-    target = out_dir or sweeps.default_out_dir(loaded)
     try:
         result = sweeps.run_sweep(loaded, target, workers=workers, resume=resume,
                                   keep_logs=keep_logs, scheduler=scheduler,

@@ -506,6 +506,15 @@ def make_manifest(spec: SweepSpec, points: list[Point], learners: list[str],
     }
 
 
+def resumed_seeds_per_point(out_dir: Path) -> int | None:
+    """The seeds per point a sweep folder was started with (so that a plain --resume of a
+    ``--seeds-per-point 20`` sweep goes on with 20), or None if there is no sweep there."""
+    if not (out_dir / MANIFEST).exists():
+        return None
+    value = read_manifest(out_dir).get("seeds_per_point")
+    return value if isinstance(value, int) and value >= 1 else None
+
+
 def read_manifest(out_dir: Path) -> dict[str, Any]:
     path = out_dir / MANIFEST
     try:

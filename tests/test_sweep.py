@@ -316,3 +316,21 @@ def test_the_bundled_sweeps_are_safe_and_worker_independent(name: str, tmp_path:
     rows = table(tmp_path / "one")
     assert len(rows) == seeds * len(spec.points())
     assert all(r["safe"] == "true" and not r["error"] for r in rows)
+
+
+def test_a_plain_resume_goes_on_with_the_seeds_per_point_the_sweep_started_with(
+    spec_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    first = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--no-charts",
+                                 "--seeds-per-point", "2"])
+    assert first.exit_code == 0, first.output
+    (out / JOURNAL).write_bytes(b"".join((out / JOURNAL).read_bytes().splitlines(True)[:3]))
+    resumed = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--resume",
+                                   "--no-charts"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "8 runs (5 now" in resumed.output
+    more = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--resume",
+                                "--seeds-per-point", "3"])
+    assert more.exit_code == 2
