@@ -44,6 +44,7 @@ import os
 import resource
 import shlex
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -373,8 +374,21 @@ def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident memory (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's peak resident memory, in MiB.
+
+    Linux's VmHWM first: ru_maxrss survives execve, so a spawned worker would
+    report its parent's peak if the parent's was higher. ru_maxrss (KiB on
+    Linux, bytes on macOS) where there is no /proc.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
 
 
 def run_batch(context: RunContext, batch: list[tuple[int, int]]) -> list[Outcome]:
