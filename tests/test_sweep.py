@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sweep_helpers import SCENARIOS, write_spec
+from sweep_helpers import SCENARIOS, TINY_SPEC, write_spec
 
 from paxossim import runs
 from paxossim.cli import main
@@ -229,7 +229,7 @@ def test_resume_of_a_folder_from_another_spec_is_refused_and_loses_nothing(
     assert runner.invoke(main, ["sweep", str(spec_path), "--out", str(out),
                                 "--no-charts"]).exit_code == 0
     before = folder_bytes(out)
-    other = write_spec(tmp_path / "other", seeds=7)
+    other = write_spec(tmp_path / "other", text=TINY_SPEC.replace("seed = 11", "seed = 12"))
     refused = runner.invoke(main, ["sweep", str(other), "--out", str(out), "--resume"])
     assert refused.exit_code == 2
     assert "different sweep spec" in refused.output
