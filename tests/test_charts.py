@@ -74,3 +74,14 @@ def test_a_folder_shipped_with_a_gzipped_table_and_no_journal_still_plots(
     assert (out / SUMMARY).read_bytes() == summary
     assert (out / "charts" / "latency_cdf.png").exists()
     assert not (out / RESULTS).exists()
+
+
+def test_a_categorical_sweep_with_an_undecided_point_draws(tmp_path: Path) -> None:
+    spec_path = tmp_path / "variants.toml"
+    spec_path.write_text(f'scenario = "{(SCENARIOS / "crash_cluster.toml").as_posix()}"\n'
+                         'seeds_per_point = 3\n[grid]\n'
+                         'variant = ["correct", "quorum-one-short"]\n')
+    run_sweep(load_spec(spec_path), tmp_path / "out", finish=write_charts)
+    charts = tmp_path / "out" / "charts"
+    assert "quorum-one-short (none decided)" in (charts / "latency_cdf.svg").read_text()
+    assert "quorum-one-short" in (charts / "latency_quantiles.svg").read_text()

@@ -152,11 +152,14 @@ def latency_cdf(tables: SweepTables) -> list[Path]:
                 continue
             latencies = np.sort([_float(r["decision_latency"]) for r in runs
                                  if r["chosen"] == "true"])
+            if latencies.size == 0:
+                ax.plot([], [], color=colour, label=f"{x_value} (none decided)")
+                continue
             fraction = np.arange(1, latencies.size + 1) / len(runs)
             if latencies.size > CDF_POINTS:  # keeps the SVG small; invisible at this size
                 keep = np.linspace(0, latencies.size - 1, CDF_POINTS).round().astype(int)
                 latencies, fraction = latencies[keep], fraction[keep]
-            ax.step(np.concatenate([[latencies[0] if latencies.size else 0.0], latencies]),
+            ax.step(np.concatenate([[latencies[0]], latencies]),
                     np.concatenate([[0.0], fraction]), where="post", color=colour,
                     label=x_value, linewidth=1.2)
         if tables.others:
@@ -175,7 +178,9 @@ def latency_cdf(tables: SweepTables) -> list[Path]:
     for ax in axes[:, 0]:
         ax.set_ylabel("fraction of runs decided")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    right = 1.0 - 1.1 / figure.get_size_inches()[0]
+    # Room for the legend at the right: a line sample plus ~0.075 in per character.
+    longest = max([len(tables.x), *(len(label) for label in labels)])
+    right = 1.0 - (0.6 + 0.075 * longest) / figure.get_size_inches()[0]
     figure.legend(handles, labels, title=tables.x, fontsize=8, title_fontsize=8,
                   loc="center left", bbox_to_anchor=(right, 0.5), frameon=False)
     figure.suptitle("Decision latency CDF (a curve ends at its decision rate)")
@@ -193,7 +198,12 @@ def _band_plot(ax: Any, tables: SweepTables, column: str, log: bool) -> None:
                          for v in x_values])
         highs = np.array([_float(rows[v].get(f"{column}_hi", "")) if v in rows else math.nan
                           for v in x_values])
-        line = ax.plot(xs, ys, marker="o", markersize=3, label=tables.group_label(group))[0]
+        label = tables.group_label(group)
+        if labels is not None:  # categories: no line between them, intervals as error bars
+            ax.errorbar(xs, ys, yerr=[ys - lows, highs - ys], fmt="o", markersize=4,
+                        capsize=3, label=label)
+            continue
+        line = ax.plot(xs, ys, marker="o", markersize=3, label=label)[0]
         if not np.all(np.isnan(lows)):
             ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.18, linewidth=0)
     if log:
