@@ -182,6 +182,73 @@ def variants(protocol: str) -> None:
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (the table is the same for any count).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (default: results/<sweep name>/).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted sweep in --out: run only the missing runs.")
+@click.option("--seeds-per-point", type=int, help="Override the spec's seeds_per_point.")
+@click.option("--keep-logs", is_flag=True, help="Keep every run's event log in logs/.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on a dask.distributed cluster (needs the dask extra).")
+@click.option("--show-run", metavar="POINT:REPLICATE",
+              help="Print the `paxossim run` command that regenerates one row; run nothing.")
+@click.option("--no-charts", is_flag=True, help="Skip the charts (make them later: plot DIR).")
+@user_errors
+def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
+          seeds_per_point: int | None, keep_logs: bool, scheduler: str | None,
+          show_run: str | None, no_charts: bool) -> None:
+    """Run the parameter sweep SPEC (a .toml sweep spec): many seeded runs per grid point.
+
+    Writes results.csv (one row per run), summary.csv (per grid point) and charts/
+    into the results folder. Ctrl-C keeps every finished run; --resume goes on.
+    """
+    from paxossim import sweep as sweeps
+
+    loaded = sweeps.load_spec(spec, seeds_per_point)
+    target = out_dir or sweeps.default_out_dir(loaded)
+    if resume and seeds_per_point is None:
+        previous = sweeps.resumed_seeds_per_point(target)
+        if previous is not None and previous != loaded.seeds_per_point:
+            loaded = sweeps.load_spec(spec, previous)
+    if show_run is not None:
+        click.echo(sweeps.show_run(loaded, show_run))
+        return
+    finish = None
+    if not no_charts:
+        from paxossim.plots.charts import write_charts
+
+        finish = write_charts
+    sweeps.interrupt_on_sigterm()
+    try:
+        result = sweeps.run_sweep(loaded, target, workers=workers, resume=resume,
+                                  keep_logs=keep_logs, scheduler=scheduler,
+                                  progress=sys.stderr, finish=finish)
+    except sweeps.SweepInterrupted as stop:
+        click.echo(f"interrupted: {stop.result.done} of {stop.result.total} runs kept in "
+                   f"{target}/results.csv; finish with: paxossim sweep {spec} --out {target} "
+                   "--resume", err=True)
+        sys.exit(130)
+    click.echo(f"{result.done} runs ({result.ran} now, {result.failed} failed) in {target}: "
+               f"results.csv, summary.csv{', charts/' if finish else ''}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@user_errors
+def plot(directory: Path) -> None:
+    """Rebuild a sweep folder's tables from its journal and draw its charts."""
+    from paxossim.plots.charts import write_charts
+    from paxossim.sweep import finalize
+
+    finalize(directory)
+    written = write_charts(directory)
+    click.echo(f"wrote: {', '.join(str(p) for p in written)}")
+
+
+@main.command()
 @click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the PNG (default: timeline.png next to the log).")
