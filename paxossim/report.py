@@ -86,18 +86,12 @@ def account(summary: dict[str, Any], header: dict[str, Any],
         told += 1
     if len(described) > told:
         lines.append(f"  ... {len(described) - told} more steps in events.jsonl")
-    if summary["chosen"] is not None:
-        lines.append(f"chosen: {value_label(summary['chosen'])} at t="
-                     f"{time_label(summary['decided_at'])} {unit}")
-    else:
-        lines.append("chosen: nothing (no majority of acceptors accepted one ballot)")
-    for learner, learned in summary["learned"].items():
-        lines.append(f"learned: {learner} learned {value_label(learned['value'])} at t="
-                     f"{time_label(learned['t'])} {unit}")
+    replicated = summary.get("replicated_log")
+    if not replicated:  # one decision: say what it was; a log's figures come below
+        lines.extend(decision_lines(summary, unit))
     messages = summary["messages"]
     lines.append(f"messages: {messages['sent']} sent, {messages['delivered']} delivered, "
                  f"{messages['dropped']} dropped, {messages['duplicated']} duplicated")
-    replicated = summary.get("replicated_log")
     if replicated:
         lines.extend(replicated_lines(replicated, unit))
     safety = summary["safety"]
@@ -127,4 +121,17 @@ def replicated_lines(log: dict[str, Any], unit: str) -> list[str]:
                      f"{log['time_without_leader']:.4g} {unit} without a leader")
     linear = log["linearizability"]
     lines.append(f"linearizability: {linear['verdict']} ({linear['operations']} operations)")
+    return lines
+
+
+def decision_lines(summary: dict[str, Any], unit: str) -> list[str]:
+    """What a single-decree run chose, and who learned it when."""
+    if summary["chosen"] is None:
+        lines = ["chosen: nothing (no majority of acceptors accepted one ballot)"]
+    else:
+        lines = [f"chosen: {value_label(summary['chosen'])} at t="
+                 f"{time_label(summary['decided_at'])} {unit}"]
+    for learner, learned in summary["learned"].items():
+        lines.append(f"learned: {learner} learned {value_label(learned['value'])} at t="
+                     f"{time_label(learned['t'])} {unit}")
     return lines

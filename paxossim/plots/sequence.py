@@ -17,7 +17,8 @@ from typing import Any
 from paxossim.eventlog import atomic_write
 from paxossim.labels import ballot_label, message_label, time_label, value_label
 
-MAX_ARROWS = 400
+MAX_ARROWS = 200
+MAX_MERMAID_STEPS = 300
 TYPE_COLORS = {
     "prepare": "#1f77b4",
     "promise": "#2ca02c",
@@ -101,13 +102,19 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     column = {name: index for index, name in enumerate(nodes)}
     all_traces = traces(events)
     shown = all_traces[:MAX_ARROWS]
-    end = max([e["t"] for e in events] + [1.0])
-    if shown:
-        end = max(end, *[t.delivered or t.dropped or t.sent for t in shown])
+    if len(shown) < len(all_traces):
+        # Draw only the time window the shown messages cover: a long run's
+        # thousands of later events would bury the diagram (and take minutes).
+        end = max(t.delivered or t.dropped or t.sent for t in shown)
+        events = [e for e in events if e["t"] <= end]
+    else:
+        end = max([e["t"] for e in events] + [1.0])
+        if shown:
+            end = max(end, *[t.delivered or t.dropped or t.sent for t in shown])
     end *= 1.05
 
     width = max(6.0, 1.9 * len(nodes) + 2)
-    height = min(40.0, max(5.0, 0.32 * len(shown) + 2.5))
+    height = min(26.0, max(5.0, 0.32 * len(shown) + 2.5))
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
     for start, stop in partition_windows(events, end):
         ax.axhspan(start, stop, color="#fdd49e", alpha=0.35, lw=0)
@@ -177,7 +184,8 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
         title += f" — variant {scenario['variant']}"
     ax.set_title(title, fontsize=11, pad=28)
     if len(all_traces) > len(shown):
-        fig.text(0.01, 0.005, f"first {len(shown)} of {len(all_traces)} messages shown",
+        fig.text(0.01, 0.005, f"first {len(shown)} of {len(all_traces)} messages shown "
+                 f"(up to t={time_label(end / 1.05)} {unit})",
                  fontsize=8)
     handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in TYPE_COLORS.items()]
     handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
@@ -220,8 +228,11 @@ class LabelPlacer:
 
 
 def _mermaid_text(text: str) -> str:
-    """Mermaid ends a message at ';' and reads '#' as an entity: keep them out."""
-    return text.replace(";", ",").replace("#", "no.")
+    """Mermaid ends a message at ';' and starts an entity code at '#': write both as codes."""
+    return "".join(_MERMAID_CODES.get(char, char) for char in text)
+
+
+_MERMAID_CODES = {"#": "#35;", ";": "#59;"}
 
 
 def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
@@ -245,7 +256,12 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
             notes += 1
             steps.append((event["t"], notes, f"    Note over {event['node']}: "
                           f"{_mermaid_text(note)}"))
-    lines += [text for _, _, text in sorted(steps, key=lambda s: (s[0], s[1]))]
+    ordered = [text for _, _, text in sorted(steps, key=lambda s: (s[0], s[1]))]
+    lines += ordered[:MAX_MERMAID_STEPS]
+    if len(ordered) > MAX_MERMAID_STEPS:
+        names = list(scenario["nodes"])
+        lines.append(f"    Note over {names[0]},{names[-1]}: ... "
+                     f"{len(ordered) - MAX_MERMAID_STEPS} more steps in events.jsonl")
     return "\n".join(lines) + "\n"
 
 
