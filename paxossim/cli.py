@@ -18,6 +18,7 @@ import click
 from paxossim import __version__
 from paxossim.errors import UserError
 
+POST_SCENARIO = "late_arriving_proposal"
 SCENARIO_DIRS = (Path("scenarios"), Path(__file__).resolve().parent.parent / "scenarios")
 
 
@@ -50,7 +51,8 @@ def resolve_scenario(name: str) -> Path:
 def bundled_scenarios() -> list[Path]:
     for folder in SCENARIO_DIRS:
         if folder.is_dir():
-            found = sorted(p for p in folder.glob("*.toml") if not p.name.startswith("sweep_"))
+            found = sorted((p for p in folder.glob("*.toml") if not p.name.startswith("sweep_")),
+                           key=lambda p: (p.stem != POST_SCENARIO, p.stem))
             if found:
                 return found
     return []
