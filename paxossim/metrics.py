@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from paxossim.checks import check_safety, choices, majority_of
+from paxossim.liveness import liveness_verdict
 
 
 def summarize(
@@ -44,5 +45,6 @@ def summarize(
         "retries": max(0, counts["propose"] - len(requests)),
         "crashes": counts["crash"],
         "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
+        "liveness": liveness_verdict(scenario, chosen),
         "events_sha256": sha256,
     }
