@@ -85,7 +85,7 @@ def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
     stream = Streams(seed).stream("swarm")
     sets = []
     model = _pick(stream, LATENCY_MODELS)
-    mean = _between(stream, 2.0, 40.0)
+    mean = _between(stream, 1.0, 15.0)
     if model == "exponential":
         latency = f'{{model="exponential",mean={mean},min={round(mean / 10, 3)}}}'
     elif model == "uniform":
@@ -95,7 +95,7 @@ def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
     else:
         latency = f'{{model="pareto",min={round(mean / 4, 3)},alpha=1.5}}'
     sets.append(f"network.latency={latency}")
-    loss = _between(stream, 0.01, 0.3) if stream.random() < 0.5 else 0.0
+    loss = _between(stream, 0.01, 0.2) if stream.random() < 0.5 else 0.0
     duplicate = _between(stream, 0.01, 0.3) if stream.random() < 0.5 else 0.0
     sets += [f"network.loss={loss}", f"network.duplicate={duplicate}",
              f'network.ordering="{_pick(stream, ("free", "fifo"))}"']
