@@ -74,8 +74,17 @@ def _between(stream: Stream, low: float, high: float) -> float:
     return round(stream.uniform(low, high), 3)
 
 
+def crashable(raw: dict[str, Any]) -> list[str]:
+    """The nodes random crashes may hit: the scenario's list, else every node."""
+    table = raw.get("faults", {}).get("random_crashes", {})
+    nodes = table.get("nodes") if isinstance(table, dict) else None
+    return list(nodes) if isinstance(nodes, list) else list(raw.get("nodes", {}))
+
+
 def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
     """The fault knobs of seed ``seed``, drawn from its stream ``swarm``, as ``--set``s.
+
+    ``nodes`` are the nodes that random crashes may hit (see :func:`crashable`).
 
     Each fault is on with probability 1/2; its strength is uniform in a range
     that a correct Paxos must survive (amnesia is never drawn: it breaks
@@ -123,27 +132,25 @@ def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Job:
     path: str
+    raw: dict[str, Any]
+    """The scenario file as read, before any override (read once, not once per seed)."""
     overrides: tuple[str, ...]
     swarm: bool
     out_dir: str
     seed: int
 
 
-_RAW_CACHE: dict[str, dict[str, Any]] = {}
-
-
 def run_seed(job: Job) -> SeedOutcome:
     """Run one seed; keep its log if it failed. Top-level so a process pool can pickle it."""
-    raw = _RAW_CACHE.get(job.path)
-    if raw is None:
-        raw = _RAW_CACHE[job.path] = load_raw(job.path)
-    raw = copy.deepcopy(raw)
+    raw = copy.deepcopy(job.raw)
     overrides = job.overrides
-    if job.swarm:
-        nodes = list(raw.get("nodes", {}))
-        overrides = (*overrides, *swarm_overrides(job.seed, nodes))
     for assignment in overrides:
         apply_override(raw, assignment)
+    if job.swarm:
+        swarm = swarm_overrides(job.seed, crashable(raw))
+        for assignment in swarm:
+            apply_override(raw, assignment)
+        overrides = (*overrides, *swarm)
     scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
     result = execute(scenario, job.seed)
     summary = result.summary
@@ -180,15 +187,16 @@ def explore(
     overrides), so a user error surfaces as one message, not once per seed.
     """
     path = str(path)
-    raw = load_raw(path)
+    original = load_raw(path)
+    raw = copy.deepcopy(original)
     for assignment in overrides:
         apply_override(raw, assignment)
     if swarm:
-        for assignment in swarm_overrides(seeds[0], list(raw.get("nodes", {}))):
+        for assignment in swarm_overrides(seeds[0], crashable(raw)):
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or Path("results") / "explore" / scenario.name)
-    jobs = [Job(path, tuple(overrides), swarm, out, seed) for seed in seeds]
+    jobs = [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
     outcomes = []
     for outcome in _map(jobs, workers):
         outcomes.append(outcome)
