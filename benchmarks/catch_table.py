@@ -1,9 +1,11 @@
 """How many seeds each broken variant takes to be caught, per bundled fault model.
 
 Run by hand (not a test): ``python benchmarks/catch_table.py [MAX_SEEDS]``.
-Prints a Markdown table: for each variant and scenario, the first seed
-(counting from 1) whose run fails, or "-" if none of 1..MAX_SEEDS does;
-the ``correct`` row counts failing seeds instead (it must be 0).
+Prints a Markdown table: for each variant and fault model (a bundled
+scenario, alone or with ``--swarm``), the first seed (counting from 1) whose
+run fails and how many of the MAX_SEEDS fail ("-" if none does); "(l)" marks
+a first failure that broke only the liveness bound, with the first safety
+failure after it. The ``correct`` row must read 0 everywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MODELS = [
     ("lossy_network", False),
     ("clock_skew", False),
     ("dueling_proposers", True),
+    ("acceptor_crash_recovery", True),
 ]
 
 
@@ -38,15 +41,14 @@ def main() -> None:
                 swarm=swarm, workers=2, out_dir=f"/tmp/catch/{variant}/{name}",
             )
             failed = [o for o in outcomes if o.failed]
-            if variant == "correct":
-                cells.append(f"{len(failed)} failed")
+            if not failed:
+                cells.append("0" if variant == "correct" else "-")
                 continue
             safety = [o for o in failed if not o.safe]
-            first = str(failed[0].seed) if failed else "-"
-            kind = "" if not failed or not failed[0].safe else " (s)"
-            if failed and failed[0].safe:
-                kind = f" (l; safety {safety[0].seed})" if safety else " (l)"
-            cells.append(first + kind)
+            first = str(failed[0].seed)
+            if failed[0].safe:
+                first += f" (l; safety {safety[0].seed})" if safety else " (l)"
+            cells.append(f"{first}; {len(failed)}/{limit}")
         print(f"| {variant} | " + " | ".join(cells) + " |", flush=True)
 
 

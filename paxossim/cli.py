@@ -233,7 +233,9 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
         explore_seeds(path, seeds, overrides, swarm, workers, out_dir, advance)
     for outcome in failures:
         click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
-        click.echo(f"  reproduce: {reproduce_command(path, outcome.seed, outcome.overrides)}")
+        # The scenario as the user named it: `paxossim run` resolves it the same way.
+        command = reproduce_command(Path(scenario), outcome.seed, outcome.overrides)
+        click.echo(f"  reproduce: {command}")
         click.echo(f"  log: {outcome.log_dir}")
     click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
                f"{len(failures)} failed")

@@ -144,8 +144,8 @@ class FaultDriver(Protocol):
         """Crash ``node``, remembering ``token`` as the cause."""
         ...
 
-    def recover(self, node: str, token: object) -> bool:
-        """Recover ``node`` if ``token`` still is the cause of its crash; say if it did."""
+    def recover(self, node: str, token: object) -> None:
+        """Recover ``node`` if ``token`` still is the cause of its crash."""
         ...
 
     def split(self, groups: tuple[tuple[str, ...], ...]) -> object:

@@ -210,12 +210,10 @@ class Simulation:
     def crash(self, node: str, token: object) -> None:
         self._crash(node, token)
 
-    def recover(self, node: str, token: object) -> bool:
+    def recover(self, node: str, token: object) -> None:
         host = self.hosts[node]
-        if host.up or host.down_cause is not token:
-            return False
-        self._recover(node, "random")
-        return True
+        if not host.up and host.down_cause is token:
+            self._recover(node, "random")
 
     def split(self, groups: tuple[tuple[str, ...], ...]) -> object:
         partition = Partition(at=self.env.now, heal=None, groups=groups)

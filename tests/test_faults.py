@@ -13,7 +13,7 @@ from helpers_faults import SCENARIOS, raw_scenario, scenario
 from paxossim.cli import main
 from paxossim.runs import execute
 from paxossim.runtime import Simulation, simulate
-from paxossim.scenario import load_scenario
+from paxossim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
 
 RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
 RANDOM_PARTITIONS = {"mean_interval": 60.0, "mean_duration": 40.0}
@@ -317,3 +317,24 @@ def test_csv_with_no_numbers_is_refused(tmp_path: Path) -> None:
                                                            "file": "lat.csv"}))
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2 and "holds no non-negative numbers" in result.output
+
+
+# -- the log's header holds every new key -----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["acceptor_crash_recovery", "minority_partition",
+                                  "clock_skew", "lossy_network", "dueling_proposers"])
+def test_resolved_scenario_loads_back_identical(name: str) -> None:
+    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    again = scenario_from_dict(scenario_to_dict(spec), spec.source)
+    assert again == spec
+
+
+def test_replay_proves_a_random_fault_run_identical(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["run", str(SCENARIOS / "minority_partition.toml"),
+                                  "--seed", "5", "--no-plots", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    replayed = runner.invoke(main, ["replay", str(out / "events.jsonl")])
+    assert replayed.exit_code == 0 and "identical" in replayed.output
