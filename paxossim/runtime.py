@@ -162,7 +162,11 @@ class Simulation:
     def _crash(self, node_id: str, cause: object = "scripted") -> None:
         host = self.hosts[node_id]
         if not host.up:
-            return  # already down (a random crash got there first)
+            if cause == "scripted":
+                # Down already (a random crash got there first): the script now
+                # owns the outage, so only its own recovery ends it.
+                host.down_cause = cause
+            return
         host.crash()
         host.down_cause = cause
         self.record({"t": self.env.now, "ev": "crash", "node": node_id}

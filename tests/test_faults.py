@@ -338,3 +338,13 @@ def test_replay_proves_a_random_fault_run_identical(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     replayed = runner.invoke(main, ["replay", str(out / "events.jsonl")])
     assert replayed.exit_code == 0 and "identical" in replayed.output
+
+
+def test_a_scripted_outage_is_not_cut_short_by_a_random_recovery() -> None:
+    crashes = {"nodes": ["A1"], "mean_up": 5.0, "mean_down": 30.0, "max_down": 1}
+    spec = scenario(faults__random_crashes=crashes,
+                    faults__crashes=[{"node": "A1", "at": 100.0, "recover": 900.0}])
+    for seed in range(1, 30):
+        events = events_of(simulate(spec, seed).lines)
+        inside = [e for e in events if e["ev"] in ("crash", "recover") and 100 < e["t"] < 900]
+        assert inside == []
