@@ -216,13 +216,13 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seed this prints the `paxossim run` command that reproduces it and keeps
     its log. Exits 1 if any seed failed, 0 otherwise.
     """
-    from paxossim.explore import explore as explore_seeds
-    from paxossim.explore import parse_seeds
+    from paxossim.explore import parse_seeds, plan, run_jobs
 
     path = resolve_scenario(scenario)
     seeds = parse_seeds(seed_range)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
+    jobs = plan(path, seeds, overrides, swarm, out_dir)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
         def advance(outcome: Any) -> None:
@@ -230,7 +230,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
             if outcome.failed:
                 failures.append(outcome)
 
-        explore_seeds(path, seeds, overrides, swarm, workers, out_dir, advance)
+        run_jobs(jobs, workers, advance)
     for outcome in failures:
         click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
         # The scenario as the user named it: `paxossim run` resolves it the same way.

@@ -181,11 +181,19 @@ def explore(
     out_dir: str | Path | None = None,
     on_result: Callable[[SeedOutcome], None] | None = None,
 ) -> list[SeedOutcome]:
-    """Run every seed of ``seeds``; outcomes come back in seed order.
+    """Run every seed of ``seeds``; outcomes come back in seed order."""
+    return run_jobs(plan(path, seeds, overrides, swarm, out_dir), workers, on_result)
 
-    The scenario is validated once up front (with the first seed's swarm
-    overrides), so a user error surfaces as one message, not once per seed.
-    """
+
+def plan(
+    path: str | Path,
+    seeds: range,
+    overrides: tuple[str, ...] = (),
+    swarm: bool = False,
+    out_dir: str | Path | None = None,
+) -> list[Job]:
+    """One job per seed. The scenario is validated here, once (with the first
+    seed's swarm overrides), so a user error is one message, not one per seed."""
     path = str(path)
     original = load_raw(path)
     raw = copy.deepcopy(original)
@@ -196,7 +204,12 @@ def explore(
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or Path("results") / "explore" / scenario.name)
-    jobs = [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
+    return [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
+
+
+def run_jobs(
+    jobs: list[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
+) -> list[SeedOutcome]:
     outcomes = []
     for outcome in _map(jobs, workers):
         outcomes.append(outcome)

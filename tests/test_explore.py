@@ -106,3 +106,19 @@ def test_correct_paxos_survives_20000_random_faulty_seeds(tmp_path: Path) -> Non
                            swarm=name != "clock_skew", workers=2, out_dir=tmp_path / name)
         failed += [(name, o.seed, o.problem) for o in outcomes if o.failed]
     assert failed == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--variant", "nope"], "variant: must be one of correct"),
+        (["--set", "faults.random_crashes.max_down=99"],
+         "faults.random_crashes.max_down: is 99 but only 8 node(s) can crash"),
+        (["--set", "network.duplicate=2"], "network.duplicate: is a probability"),
+    ],
+)
+def test_bad_explore_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["explore", "dueling_proposers", "--seeds", "1..3", *args])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and message in result.output
+    assert result.output.count("\n") == 1
