@@ -106,7 +106,7 @@ def check_safety(scenario: dict[str, Any], events: list[dict[str, Any]]) -> list
             ))
         learned[(node, instance)] = value
         other = first_learned.setdefault(instance, (node, value))
-        if other[1] != value:
+        if other[0] != node and other[1] != value:
             violations.append(Violation(
                 "agreement", instance, time,
                 f"learner {node} learned {value!r} but {other[0]} learned {other[1]!r}",

@@ -22,6 +22,8 @@ from paxossim import __version__
 from paxossim.errors import UserError
 
 SCHEMA = 1
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def events_sha256(lines: list[bytes]) -> str:
@@ -49,6 +51,7 @@ def atomic_write(path: Path, chunks: list[bytes]) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.writelines(chunks)
+        os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are not
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -83,6 +86,8 @@ def read_log(path: str | Path, verify: bool = True) -> Log:
         raise UserError(str(path), "no such file") from None
     except OSError as error:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
+    if not raw:
+        raise UserError(str(path), "empty file: not a paxossim log")
     if not raw.endswith(b"\n"):
         last = raw.count(b"\n") + 1
         raise UserError(f"{path}: line {last}", "truncated: the last line is incomplete")

@@ -27,3 +27,20 @@ def value_label(value: Any) -> str:
 
 def time_label(time: float) -> str:
     return f"{time:.6g}"
+
+
+def message_label(kind: str, msg: dict[str, Any], ballot_format: str = "number") -> str:
+    """A message as the diagrams show it, e.g. ``accept 5:31PM, "data1"``."""
+    ballot = ballot_label(msg.get("ballot"), ballot_format) if "ballot" in msg else ""
+    match kind:
+        case "promise":
+            text = f"promise {ballot}"
+            if msg.get("accepted_ballot") is not None:
+                text += (f" (accepted {ballot_label(msg['accepted_ballot'], ballot_format)}, "
+                         f"{value_label(msg.get('accepted_value'))})")
+            return text
+        case "nack":
+            return f"nack {ballot} (promised {ballot_label(msg['promised'], ballot_format)})"
+        case "accept" | "accepted" if "value" in msg:
+            return f"{kind} {ballot}, {value_label(msg['value'])}"
+    return f"{kind} {ballot}".strip()

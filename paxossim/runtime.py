@@ -31,7 +31,7 @@ class Host:
     def __init__(self, sim: Simulation, node_id: str) -> None:
         self.sim = sim
         self.node_id = node_id
-        self.rng: Stream = sim.streams.stream(f"node:{node_id}")
+        self._rng: Stream | None = None
         self.storage: dict[str, Any] = {}
         self.up = True
         self.node: Node | None = None
@@ -39,6 +39,13 @@ class Host:
         self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
         self.down_cause: object = None
         """What crashed this node (a random fault's token, or "scripted")."""
+
+    @property
+    def rng(self) -> Stream:
+        """The node's own stream, opened on first use (most nodes never draw)."""
+        if self._rng is None:
+            self._rng = self.sim.streams.stream(f"node:{self.node_id}")
+        return self._rng
 
     @property
     def now(self) -> float:

@@ -420,13 +420,20 @@ class PaxosFamily(ProtocolFamily):
         }
 
     def make_node(self, node_id: str, scenario: Any, ctx: Context) -> PaxosNode:
-        cluster = Cluster(
-            acceptors=tuple(scenario.nodes_with("acceptor")),
-            learners=tuple(scenario.nodes_with("learner")),
-            variant=scenario.variant,
-            options=scenario.options,
-        )
-        return PaxosNode(ctx, scenario.nodes[node_id], cluster)
+        return PaxosNode(ctx, scenario.nodes[node_id], self.cluster(scenario))
+
+    def cluster(self, scenario: Any) -> Cluster:
+        """Who is who; built once per scenario, not once per node boot."""
+        cached = getattr(self, "_cluster", None)
+        if cached is None or cached[0] is not scenario:
+            cluster = Cluster(
+                acceptors=tuple(scenario.nodes_with("acceptor")),
+                learners=tuple(scenario.nodes_with("learner")),
+                variant=scenario.variant,
+                options=scenario.options,
+            )
+            cached = self._cluster = (scenario, cluster)
+        return cached[1]
 
     def request(self, value: str, ballot: int | None) -> ClientRequest:
         return ClientRequest(value, ballot)

@@ -1,0 +1,88 @@
+"""Core speed: deliveries per second of lossy single-decree Paxos, log on, against bare simpy.
+
+Runs 5-acceptor, 3-proposer simulations with 5% loss, one seed after another,
+until at least --deliveries messages were delivered, writing every run's log
+(events.jsonl) to a temporary folder; then a bare simpy loop that schedules
+the same number of timeouts with a callback each, in the same process.
+
+    python benchmarks/bench_core.py [--deliveries 200000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import simpy
+
+from paxossim.eventlog import make_header, write_log
+from paxossim.runtime import simulate
+from paxossim.scenario import scenario_from_dict, scenario_to_dict
+
+SCENARIO = {
+    "name": "bench_core",
+    "horizon": 5000.0,
+    "nodes": {**{f"A{i}": ["acceptor"] for i in range(1, 6)},
+              **{f"P{i}": ["proposer"] for i in range(1, 4)}, "L": ["learner"]},
+    "requests": [{"node": f"P{i}", "value": f"v{i}", "at": 0.0} for i in range(1, 4)],
+    "network": {"latency": {"model": "exponential", "mean": 10.0, "min": 1.0}, "loss": 0.05},
+    "paxos": {"retry_timeout": 60.0, "max_attempts": 20},
+}
+
+
+def paxos_runs(target: int, folder: Path) -> tuple[int, int, float]:
+    scenario = scenario_from_dict(SCENARIO, "bench_core")
+    resolved = scenario_to_dict(scenario)
+    delivered = runs = 0
+    start = time.perf_counter()
+    while delivered < target:
+        runs += 1
+        output = simulate(scenario, runs)
+        delivered += sum(1 for line in output.lines if b'"ev":"deliver"' in line)
+        write_log(folder / "events.jsonl", make_header(resolved, runs), output.lines, {})
+    return delivered, runs, time.perf_counter() - start
+
+
+def bare_simpy(count: int, in_flight: int = 25) -> float:
+    env = simpy.Environment()
+    remaining = [count]
+
+    def callback(_event: simpy.events.Event) -> None:
+        remaining[0] -= 1
+        if remaining[0] >= in_flight:
+            env.timeout(1.0).callbacks.append(callback)
+
+    start = time.perf_counter()
+    for _ in range(in_flight):
+        env.timeout(1.0).callbacks.append(callback)
+    env.run()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=200_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+        delivered, runs, seconds = paxos_runs(args.deliveries, Path(folder))
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    bare = bare_simpy(delivered)
+    paxos_rate, bare_rate = delivered / seconds, delivered / bare
+    print(f"paxos, log written: {delivered} deliveries in {runs} runs, {seconds:.2f} s, "
+          f"{paxos_rate:,.0f} deliveries/s")
+    print(f"bare simpy loop:    {delivered} timeouts, {bare:.2f} s, {bare_rate:,.0f} timeouts/s")
+    print(f"ratio: {paxos_rate / bare_rate:.2f} of the bare loop")
+
+
+if __name__ == "__main__":
+    main()

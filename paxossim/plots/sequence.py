@@ -1,0 +1,268 @@
+"""Sequence diagrams of one run, drawn from its log's events alone.
+
+- :func:`write_space_time`: a space-time diagram (PNG): a lifeline per node,
+  time flowing down, one arrow per message from its send time to its delivery
+  time, so a slow message visibly slants further; drops end in a red cross,
+  crashed stretches of a lifeline are red, partitions are shaded.
+- :func:`write_mermaid`: a Mermaid ``sequenceDiagram`` in the post's style,
+  messages ordered by when they arrive (what each receiver saw, in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paxossim.eventlog import atomic_write
+from paxossim.labels import ballot_label, message_label, time_label, value_label
+
+MAX_ARROWS = 400
+TYPE_COLORS = {
+    "prepare": "#1f77b4",
+    "promise": "#2ca02c",
+    "accept": "#9467bd",
+    "accepted": "#17becf",
+    "nack": "#d62728",
+}
+OTHER_COLOR = "#7f7f7f"
+
+
+@dataclass
+class Trace:
+    """One message's journey, rebuilt from send/duplicate/deliver/drop events."""
+
+    mid: int
+    src: str
+    dst: str
+    kind: str
+    msg: dict[str, Any]
+    sent: float
+    delivered: float | None = None
+    dropped: float | None = None
+    why: str = ""
+    copy_of: int | None = None
+
+
+def traces(events: list[dict[str, Any]]) -> list[Trace]:
+    by_id: dict[int, Trace] = {}
+    for event in events:
+        kind = event["ev"]
+        if kind == "send":
+            by_id[event["m"]] = Trace(event["m"], event["src"], event["dst"], event["type"],
+                                      event["msg"], event["t"])
+        elif kind == "duplicate":
+            original = by_id[event["of"]]
+            by_id[event["m"]] = Trace(event["m"], original.src, original.dst, original.kind,
+                                      original.msg, event["t"], copy_of=original.mid)
+        elif kind == "deliver":
+            by_id[event["m"]].delivered = event["t"]
+        elif kind == "drop":
+            trace = by_id[event["m"]]
+            trace.dropped, trace.why = event["t"], event["why"]
+    return list(by_id.values())
+
+
+def down_windows(events: list[dict[str, Any]], end: float) -> list[tuple[str, float, float]]:
+    """(node, from, to) for every stretch a node spent crashed."""
+    down: dict[str, float] = {}
+    windows = []
+    for event in events:
+        if event["ev"] == "crash":
+            down[event["node"]] = event["t"]
+        elif event["ev"] == "recover" and event["node"] in down:
+            windows.append((event["node"], down.pop(event["node"]), event["t"]))
+    windows.extend((node, start, end) for node, start in down.items())
+    return windows
+
+
+def partition_windows(events: list[dict[str, Any]], end: float) -> list[tuple[float, float]]:
+    open_at: dict[int, float] = {}
+    windows = []
+    for event in events:
+        if event["ev"] == "partition":
+            open_at[event["index"]] = event["t"]
+        elif event["ev"] == "heal" and event["index"] in open_at:
+            windows.append((open_at.pop(event["index"]), event["t"]))
+    windows.extend((start, end) for start in open_at.values())
+    return windows
+
+
+def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenario = header["scenario"]
+    fmt = scenario.get("ballot_format", "number")
+    unit = scenario.get("time_unit", "ms")
+    nodes = list(scenario["nodes"])
+    column = {name: index for index, name in enumerate(nodes)}
+    all_traces = traces(events)
+    shown = all_traces[:MAX_ARROWS]
+    end = max([e["t"] for e in events] + [1.0])
+    if shown:
+        end = max(end, *[t.delivered or t.dropped or t.sent for t in shown])
+    end *= 1.05
+
+    width = max(6.0, 1.9 * len(nodes) + 2)
+    height = min(40.0, max(5.0, 0.32 * len(shown) + 2.5))
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    for start, stop in partition_windows(events, end):
+        ax.axhspan(start, stop, color="#fdd49e", alpha=0.35, lw=0)
+    for _name, x in column.items():
+        ax.plot([x, x], [0, end], color="#444444", lw=1.2, zorder=1)
+    for node, start, stop in down_windows(events, end):
+        ax.plot([column[node]] * 2, [start, stop], color="#d62728", lw=5, alpha=0.6,
+                solid_capstyle="butt", zorder=2)
+        ax.text(column[node] + 0.04, start, "crash", color="#d62728", fontsize=7, va="bottom")
+
+    labels = LabelPlacer(y_per_line=end / height * 0.16)
+    for trace in shown:
+        x0, x1 = column[trace.src], column[trace.dst]
+        color = TYPE_COLORS.get(trace.kind, OTHER_COLOR)
+        style = "--" if trace.copy_of is not None else "-"
+        if trace.delivered is not None:
+            ax.annotate("", xy=(x1, trace.delivered), xytext=(x0, trace.sent),
+                        arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.3,
+                                    "linestyle": style, "shrinkA": 0, "shrinkB": 0}, zorder=3)
+            x_end, y_end = x1, trace.delivered
+        else:
+            y_end = trace.sent + 0.4 * (end / 40)
+            x_end = x0 + 0.4 * (x1 - x0)
+            ax.plot([x0, x_end], [trace.sent, y_end], color=color, lw=1.3, ls=style)
+            ax.plot([x_end], [y_end], marker="x", color="#d62728", ms=9, mew=2, zorder=4)
+        text = message_label(trace.kind, trace.msg, fmt)
+        if trace.dropped is not None:
+            text += f" [dropped: {trace.why}]"
+        spot = labels.place(x0, trace.sent, x_end, y_end, len(text))
+        if spot is not None:
+            ax.text(spot[0], spot[1], text, fontsize=7.5, ha="center", va="center",
+                    color=color, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.85})
+    for event in events:
+        if event["ev"] == "refused":
+            ax.text(column[event["node"]] + 0.06, event["t"],
+                    f"refuses {ballot_label(event['ballot'], fmt)}", fontsize=8,
+                    color="#d62728", va="center")
+        if event["ev"] == "learned":
+            ax.plot([column[event["node"]]], [event["t"]], marker="*", ms=14, color="#ff7f0e",
+                    zorder=6)
+            ax.text(column[event["node"]] + 0.06, event["t"],
+                    f"learns {value_label(event['value'])}", fontsize=8, color="#b35806",
+                    va="center")
+
+    from paxossim.checks import check_safety
+
+    violated: dict[float, set[str]] = {}
+    for violation in check_safety(scenario, events):
+        violated.setdefault(violation.time, set()).add(violation.invariant)
+    for index, (time, invariants) in enumerate(sorted(violated.items())):
+        ax.axhline(time, color="#d62728", lw=1, ls=":", zorder=0)
+        ax.text(-0.55, time, f"{', '.join(sorted(invariants))} violated", color="#d62728",
+                fontsize=8, va="bottom" if index % 2 == 0 else "top", fontweight="bold")
+
+    ax.set_xticks(range(len(nodes)))
+    ax.set_xticklabels(nodes, fontsize=10, fontweight="bold")
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.6, len(nodes) - 0.1)
+    ax.set_ylim(end, 0)
+    ax.set_ylabel(f"simulated time ({unit})")
+    for side in ("right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    title = f"{scenario['name']} — seed {header['seed']}"
+    if scenario.get("variant", "correct") != "correct":
+        title += f" — variant {scenario['variant']}"
+    ax.set_title(title, fontsize=11, pad=28)
+    if len(all_traces) > len(shown):
+        fig.text(0.01, 0.005, f"first {len(shown)} of {len(all_traces)} messages shown",
+                 fontsize=8)
+    handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in TYPE_COLORS.items()]
+    handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
+    handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10, label="learned"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(temp)
+    plt.close(fig)
+    temp.replace(path)
+    return path
+
+
+class LabelPlacer:
+    """Puts message labels where they do not cover each other.
+
+    A label tries a few points along its arrow and is left out if all of them
+    would cover a label already placed (the arrow's colour still tells its type).
+    """
+
+    FRACTIONS = (0.5, 0.3, 0.7, 0.2, 0.8)
+    CHAR_WIDTH = 0.055  # in lifeline spacings, at font size 7.5
+
+    def __init__(self, y_per_line: float) -> None:
+        self.y_per_line = y_per_line
+        self.boxes: list[tuple[float, float, float]] = []  # x centre, y, half width
+
+    def place(self, x0: float, y0: float, x1: float, y1: float,
+              length: int) -> tuple[float, float] | None:
+        half = length * self.CHAR_WIDTH / 2
+        for fraction in self.FRACTIONS:
+            x, y = x0 + fraction * (x1 - x0), y0 + fraction * (y1 - y0)
+            if all(abs(y - by) >= self.y_per_line or abs(x - bx) >= half + bh
+                   for bx, by, bh in self.boxes):
+                self.boxes.append((x, y, half))
+                return x, y
+        return None
+
+
+def _mermaid_text(text: str) -> str:
+    """Mermaid ends a message at ';' and reads '#' as an entity: keep them out."""
+    return text.replace(";", ",").replace("#", "no.")
+
+
+def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    scenario = header["scenario"]
+    fmt = scenario.get("ballot_format", "number")
+    lines = ["sequenceDiagram"]
+    lines += [f"    participant {name}" for name in scenario["nodes"]]
+    steps: list[tuple[float, int, str]] = []
+    for order, trace in enumerate(traces(events)):
+        label = _mermaid_text(message_label(trace.kind, trace.msg, fmt))
+        if trace.delivered is not None:
+            arrow = "-->>" if trace.copy_of is not None else "->>"
+            steps.append((trace.delivered, order, f"    {trace.src}{arrow}{trace.dst}: {label}"))
+        else:
+            steps.append((trace.sent, order,
+                          f"    {trace.src}-x{trace.dst}: {label} (dropped: {trace.why})"))
+    notes = len(steps)
+    for event in events:
+        note = _note(event, fmt)
+        if note is not None:
+            notes += 1
+            steps.append((event["t"], notes, f"    Note over {event['node']}: "
+                          f"{_mermaid_text(note)}"))
+    lines += [text for _, _, text in sorted(steps, key=lambda s: (s[0], s[1]))]
+    return "\n".join(lines) + "\n"
+
+
+def _note(event: dict[str, Any], fmt: str) -> str | None:
+    match event["ev"]:
+        case "refused":
+            return (f"refuses {ballot_label(event['ballot'], fmt)}: promised "
+                    f"{ballot_label(event['promised'], fmt)}")
+        case "learned":
+            return f"learns {value_label(event['value'])} at t={time_label(event['t'])}"
+        case "crash":
+            return f"crashes at t={time_label(event['t'])}"
+        case "recover":
+            return f"recovers at t={time_label(event['t'])}"
+    return None
+
+
+def write_mermaid(header: dict[str, Any], events: list[dict[str, Any]], path: Path) -> Path:
+    atomic_write(path, [mermaid(header, events).encode("utf-8")])
+    return path

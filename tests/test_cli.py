@@ -1,0 +1,221 @@
+"""The command line, through click's CliRunner: outputs, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paxossim.cli import main
+
+HERE = Path(__file__).resolve().parent
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_writes_log_summary_and_diagrams(post_scenario: Path, tmp_path: Path) -> None:
+    code, out, _ = invoke("run", str(post_scenario), "--out", str(tmp_path))
+    assert code == 0
+    assert "Acceptor refuses ballot 4:06PM (prepare): it promised 5:31PM" in out
+    assert 'chosen: "data1" at t=30 ms' in out
+    assert "safety: OK" in out
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"events.jsonl", "summary.json", "sequence.png", "sequence.mmd"} <= names
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("scenario", "seed", "chosen", "decided_at", "learned", "messages", "safety",
+                "events_sha256"):
+        assert key in summary
+    assert (tmp_path / "sequence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    mermaid = (tmp_path / "sequence.mmd").read_text()
+    assert mermaid.startswith("sequenceDiagram\n")
+    for node in ("Proposer1", "Proposer2", "Acceptor", "Learner"):
+        assert f"    participant {node}\n" in mermaid
+    assert 'Proposer1->>Acceptor: accept 5:31PM, "data1"' in mermaid
+    assert "Acceptor->>Proposer2: nack 4:06PM (promised 5:31PM)" in mermaid
+
+
+def test_run_by_bundled_name_and_default_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("run", "late_arriving_proposal", "--seed", "3", "--no-plots")
+    assert code == 0, out
+    assert (tmp_path / "results" / "late_arriving_proposal" / "seed-3" / "events.jsonl").exists()
+
+
+def test_run_exits_1_on_a_safety_violation(tmp_path: Path) -> None:
+    scenario = HERE / "scenarios" / "restart_between_phases.toml"
+    code, out, _ = invoke("run", str(scenario), "--variant", "forget-promise-on-restart",
+                          "--out", str(tmp_path), "--no-plots")
+    assert code == 1
+    assert "safety: VIOLATED" in out
+    assert "reproduce: paxossim run" in out
+
+
+def test_replay_confirms_identical_run(post_scenario: Path, tmp_path: Path) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots",
+           "--set", 'network.latency={model="uniform", low=1, high=30}')
+    code, out, _ = invoke("replay", str(tmp_path / "events.jsonl"))
+    assert code == 0, out
+    assert out.startswith("identical:")
+
+
+def tamper(log: Path, old: bytes, new: bytes) -> int:
+    """Change one event line and re-seal the footer, as a careful forger would."""
+    from paxossim.eventlog import events_sha256
+
+    lines = log.read_bytes().rstrip(b"\n").split(b"\n")
+    index = next(i for i, line in enumerate(lines) if i > 0 and old in line)
+    lines[index] = lines[index].replace(old, new)
+    footer = json.loads(lines[-1])
+    footer["events_sha256"] = events_sha256(lines[1:-1])
+    lines[-1] = json.dumps(footer).encode()
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    return index + 1
+
+
+def test_replay_names_the_first_tampered_line(post_scenario: Path, tmp_path: Path) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots")
+    log = tmp_path / "events.jsonl"
+    line = tamper(log, b'"value":"data1"', b'"value":"data9"')
+    code, out, _ = invoke("replay", str(log))
+    assert code == 1
+    assert f"line {line}" in out
+    assert "data9" in out
+
+
+def test_replay_rejects_a_log_whose_checksum_does_not_match(post_scenario: Path,
+                                                             tmp_path: Path) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots")
+    log = tmp_path / "events.jsonl"
+    event = b'"ev":"request","node":"Proposer2","value":"data2"'
+    assert event in log.read_bytes()
+    log.write_bytes(log.read_bytes().replace(event, event.replace(b"data2", b"dataX")))
+    code, _, err = invoke("replay", str(log))
+    assert code == 2
+    assert "sha256" in err
+
+
+def test_replay_render_redraws_from_the_log_alone(post_scenario: Path, tmp_path: Path) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots")
+    code, _, _ = invoke("replay", str(tmp_path / "events.jsonl"), "--render")
+    assert code == 0
+    assert (tmp_path / "sequence.png").exists() and (tmp_path / "sequence.mmd").exists()
+
+
+def test_scenarios_lists_the_post_first_line(root: Path) -> None:
+    code, out, _ = invoke("scenarios")
+    assert code == 0
+    assert any(line.startswith("late_arriving_proposal ") for line in out.splitlines())
+
+
+def test_validate_accepts_the_post(post_scenario: Path) -> None:
+    code, out, _ = invoke("validate", str(post_scenario))
+    assert code == 0 and "OK" in out
+
+
+def test_variants_lists_the_broken_ones() -> None:
+    code, out, _ = invoke("variants")
+    assert code == 0
+    assert "forget-promise-on-restart" in out and "correct" in out
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+BASE = """
+[nodes]
+P = ["proposer"]
+A = ["acceptor"]
+L = ["learner"]
+[[requests]]
+node = "P"
+value = "x"
+"""
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("[network]\nlos = 0.1\n", "bad.toml: network.los: unknown key"),
+        ("[network]\nloss = \"high\"\n", "bad.toml: network.loss: must be a number, got a string"),
+        ("[network]\nloss = 1.5\n", "bad.toml: network.loss: is a probability and must be within"
+                                    " [0, 1], got 1.5"),
+        ("[network]\nlatency = -3\n", "bad.toml: network.latency.value: must not be negative,"
+                                      " got -3"),
+        ("[network.links.\"P->Z\"]\nloss = 0.1\n", "bad.toml: network.links.\"P->Z\": no node "
+                                                   "named 'Z'"),
+        ("[[faults.crashes]]\nnode = \"Q\"\nat = 1.0\n", "bad.toml: faults.crashes[0].node: no "
+                                                         "node named 'Q'"),
+        ("horizon = \"soon\"\n", "bad.toml: horizon: must be a number, got a string"),
+        ("[paxos]\nmax_attempts = 0\n", "bad.toml: paxos.max_attempts: must be at least 1"),
+    ],
+)
+def test_bad_scenarios_get_one_clear_line(tmp_path: Path, extra: str, message: str) -> None:
+    path = write(tmp_path, extra + BASE if not extra.startswith("[") else BASE + extra)
+    for command in ("validate", "run"):
+        code, out, err = invoke(command, str(path), "--out", str(tmp_path / "o")) \
+            if command == "run" else invoke(command, str(path))
+        assert code == 2
+        assert err.strip().startswith("error: " + str(path.parent) + "/" + message), err
+        assert len(err.strip().splitlines()) == 1
+        assert "Traceback" not in err + out
+
+
+def test_unknown_request_node_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace('node = "P"', 'node = "Nobody"'))
+    code, _, err = invoke("validate", str(path))
+    assert code == 2
+    assert "requests[0].node: no node named 'Nobody'" in err
+
+
+@pytest.mark.parametrize("assignment", ["network.loss", "=3", 'network."loss=1'])
+def test_malformed_set_is_rejected(post_scenario: Path, assignment: str) -> None:
+    code, _, err = invoke("run", str(post_scenario), "--set", assignment)
+    assert code == 2
+    assert err.startswith("error: --set ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_set_to_an_unknown_key_is_named(post_scenario: Path) -> None:
+    code, _, err = invoke("validate", str(post_scenario), "--set", "network.latncy=4")
+    assert code == 2 and "network.latncy: unknown key" in err
+
+
+def test_missing_scenario_file(tmp_path: Path) -> None:
+    code, _, err = invoke("run", str(tmp_path / "nope.toml"))
+    assert code == 2 and "nope.toml: no such file" in err
+
+
+def test_invalid_toml_is_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[nodes\n")
+    code, _, err = invoke("validate", str(path))
+    assert code == 2 and "not valid TOML" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "mangle, message",
+    [
+        (lambda data: data[: len(data) // 2], "truncated"),
+        (lambda data: data.rstrip(b"\n").rsplit(b"\n", 1)[0] + b"\n", "footer line is missing"),
+        (lambda data: data.replace(b"\n", b"\n{oops\n", 1), "line 2: not valid JSON"),
+        (lambda data: b"", "empty file"),
+        (lambda data: data.split(b"\n", 1)[1], "line 1: not a paxossim log"),
+    ],
+)
+def test_corrupt_logs_are_named_by_line(post_scenario: Path, tmp_path: Path, mangle,
+                                        message: str) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots")
+    log = tmp_path / "events.jsonl"
+    log.write_bytes(mangle(log.read_bytes()))
+    for args in (("replay", str(log)), ("replay", str(log), "--render")):
+        code, _, err = invoke(*args)
+        assert code == 2, err
+        assert err.startswith(f"error: {log}") and message in err
+        assert len(err.strip().splitlines()) == 1
