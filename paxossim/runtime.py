@@ -111,6 +111,10 @@ class Simulation:
         self.hosts = {name: Host(self, name) for name in scenario.nodes}
         self.lines: list[bytes] = []
         self._next_message = 0
+        self._partition_index: list[int | str] = []
+        """The log's ``index`` of each active partition, aligned with network.partitions:
+        a scripted partition's position in the scenario, ``random-<k>`` for random ones."""
+        self._random_partitions = 0
         faults = scenario.faults
         self.random_faults = RandomFaults(
             faults.random_crashes, faults.random_partitions, list(scenario.nodes),
@@ -194,18 +198,20 @@ class Simulation:
         partition = self.scenario.faults.partitions[index]
         if start:
             self.network.partitions.append(partition)
-        elif not self._remove_partition(partition):
+            self._partition_index.append(index)
+        elif self._remove_partition(partition) is None:
             return  # healed already, at the end of the faulty phase
         self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index,
                      "groups": partition.groups, "oneway": partition.oneway})
 
-    def _remove_partition(self, partition: Partition) -> bool:
-        """Remove this very partition object (equal scripted ones may be active too)."""
+    def _remove_partition(self, partition: Partition) -> int | str | None:
+        """Remove this very partition object (equal scripted ones may be active too);
+        return its log index, or None if it was not active."""
         for position, active in enumerate(self.network.partitions):
             if active is partition:
                 del self.network.partitions[position]
-                return True
-        return False
+                return self._partition_index.pop(position)
+        return None
 
     # -- random faults (the FaultDriver that paxossim.faults drives) -------
     def at(self, time: float, action: Any) -> None:
@@ -228,15 +234,19 @@ class Simulation:
 
     def split(self, groups: tuple[tuple[str, ...], ...]) -> object:
         partition = Partition(at=self.env.now, heal=None, groups=groups)
+        self._random_partitions += 1
+        index = f"random-{self._random_partitions}"
         self.network.partitions.append(partition)
-        self.record({"t": self.env.now, "ev": "partition", "cause": "random",
+        self._partition_index.append(index)
+        self.record({"t": self.env.now, "ev": "partition", "index": index, "cause": "random",
                      "groups": groups, "oneway": False})
         return partition
 
     def join(self, handle: object) -> None:
         assert isinstance(handle, Partition)
-        if self._remove_partition(handle):
-            self.record({"t": self.env.now, "ev": "heal", "cause": "random",
+        index = self._remove_partition(handle)
+        if index is not None:
+            self.record({"t": self.env.now, "ev": "heal", "index": index, "cause": "random",
                          "groups": handle.groups, "oneway": False})
 
     # -- the end of the faulty phase ----------------------------------------
@@ -247,9 +257,9 @@ class Simulation:
         self.random_faults.stop()
         self.record({"t": now, "ev": "healed"})
         for partition in list(self.network.partitions):
-            self._remove_partition(partition)
-            self.record({"t": now, "ev": "heal", "cause": "phase", "groups": partition.groups,
-                         "oneway": partition.oneway})
+            index = self._remove_partition(partition)
+            self.record({"t": now, "ev": "heal", "index": index, "cause": "phase",
+                         "groups": partition.groups, "oneway": partition.oneway})
         for node_id, host in self.hosts.items():
             if not host.up:
                 self._recover(node_id, "phase")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import slow_scale
 from helpers_faults import SCENARIOS
 
 from paxossim.cli import main
@@ -97,8 +97,7 @@ def test_correct_paxos_survives_1000_random_faulty_seeds(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_correct_paxos_survives_20000_random_faulty_seeds(tmp_path: Path) -> None:
-    scale = float(os.environ.get("PAXOSSIM_SLOW_SCALE", "1.0"))
-    per_scenario = max(1, int(20_000 * scale) // len(BUNDLED))
+    per_scenario = max(1, int(20_000 * slow_scale()) // len(BUNDLED))
     failed = []
     for index, name in enumerate(BUNDLED):
         start = 10_000 + index * per_scenario

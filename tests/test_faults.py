@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from helpers_faults import SCENARIOS, raw_scenario, scenario
 
 from paxossim.cli import main
-from paxossim.runs import execute
+from paxossim.runs import execute, save
 from paxossim.runtime import Simulation, simulate
 from paxossim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
 
@@ -348,3 +348,13 @@ def test_a_scripted_outage_is_not_cut_short_by_a_random_recovery() -> None:
         events = events_of(simulate(spec, seed).lines)
         inside = [e for e in events if e["ev"] in ("crash", "recover") and 100 < e["t"] < 900]
         assert inside == []
+
+
+def test_random_partitions_and_the_heal_are_drawn(tmp_path: Path) -> None:
+    """Every partition event carries an index, so the diagram can shade its window."""
+    spec = healed(network__latency={"model": "uniform", "low": 1.0, "high": 5.0})
+    result = execute(spec, 2)
+    cuts = [e for e in result.events if e["ev"] in ("partition", "heal")]
+    assert cuts and all("index" in e for e in cuts)
+    save(result, tmp_path, render=True)
+    assert (tmp_path / "sequence.png").stat().st_size > 0
