@@ -8,9 +8,18 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
+from fakes import FakeContext
 from helpers_faults import SCENARIOS, raw_scenario, scenario
 
 from paxossim.cli import main
+from paxossim.protocols.paxos import (
+    ClientRequest,
+    Cluster,
+    Nack,
+    PaxosNode,
+    PaxosOptions,
+    Prepare,
+)
 from paxossim.runs import execute, save
 from paxossim.runtime import Simulation, simulate
 from paxossim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
@@ -358,3 +367,57 @@ def test_random_partitions_and_the_heal_are_drawn(tmp_path: Path) -> None:
     assert cuts and all("index" in e for e in cuts)
     save(result, tmp_path, render=True)
     assert (tmp_path / "sequence.png").stat().st_size > 0
+
+
+# -- proposer retries, clock ballots and renewed requests, fed by hand ----------------
+
+
+def proposer(options: PaxosOptions, clock: float = 0.0) -> tuple[PaxosNode, FakeContext]:
+    ctx = FakeContext("P1")
+    ctx.clock = clock
+    cluster = Cluster(acceptors=("A1", "A2", "A3"), learners=(), variant="correct",
+                      options=options)
+    return PaxosNode(ctx, ("proposer",), cluster), ctx
+
+
+def test_backoff_on_timeout_waits_a_jittered_growing_delay_before_the_next_ballot() -> None:
+    options = PaxosOptions(backoff_on_timeout=True, backoff_base=10.0, backoff_jitter=0.5,
+                           retry_timeout=100.0)
+    node, ctx = proposer(options)
+    node.on_message("client", ClientRequest("v"))
+    ctx.take()
+    waits = []
+    for attempt in (1, 2, 3):
+        ctx.now = ctx.timers["retry"]
+        node.on_timer("retry")  # the ballot times out: back off, send nothing yet
+        assert ctx.take() == []
+        waits.append(ctx.timers["retry"] - ctx.now)
+        ctx.now = ctx.timers["retry"]
+        node.on_timer("retry")  # the backoff is over: a higher ballot
+        assert ctx.take()[0][1] == Prepare((attempt + 1, "P1"))
+    for attempt, wait in enumerate(waits, start=1):
+        base = 10.0 * 2 ** (attempt - 1)
+        assert 0.5 * base <= wait <= 1.5 * base
+    assert [e["backoff"] for e in ctx.events if e["ev"] == "timeout"] == pytest.approx(waits)
+
+
+def test_clock_ballots_take_the_clock_but_never_go_back() -> None:
+    node, ctx = proposer(PaxosOptions(ballot_source="clock"), clock=966.7)
+    node.on_message("client", ClientRequest("v"))
+    assert ctx.take()[0][1] == Prepare((966, "P1"))
+    node.on_message("A1", Nack((966, "P1"), (1051, "P2"), "prepare"))
+    ctx.clock = 967.2
+    node.on_timer("retry")
+    assert ctx.take()[0][1] == Prepare((1052, "P1"))
+
+
+def test_a_renewed_request_gives_a_fresh_attempt_budget() -> None:
+    node, ctx = proposer(PaxosOptions(max_attempts=2))
+    node.on_message("client", ClientRequest("v"))
+    node.on_timer("retry")
+    node.on_timer("retry")
+    assert ctx.kinds()[-1] == "gave_up"
+    ctx.take()
+    node.on_message("client", ClientRequest("v"))
+    assert ctx.kinds()[-2:] == ["request_renewed", "propose"]
+    assert ctx.take()[0][1] == Prepare((3, "P1"))

@@ -101,6 +101,10 @@ class PaxosOptions:
     backoff_jitter: float = 0.5
     """Backoff k is min(max, base * multiplier**(k-1)) scaled by a uniform
     factor in [1 - jitter, 1 + jitter]; jitter 0 gives fixed backoffs."""
+    backoff_on_timeout: bool = False
+    """Also back off (as after a nack) before retrying a ballot that timed out,
+    so that proposers whose attempts time out together drift apart. Off by
+    default: the post's scenario retries at once."""
     ballot_source: str = "counter"
     """``counter``: ballot numbers count up from 1. ``clock``: a proposer takes
     its ballot number from its own clock reading (as the post does), so a
@@ -303,6 +307,13 @@ class Proposer:
         if name != "retry" or self.phase in ("done", "gave-up", "idle"):
             return
         if self.phase in ("prepare", "accept"):
+            options = self.cluster.options
+            if options.backoff_on_timeout and self.attempt < options.max_attempts:
+                delay = options.backoff(self.attempt, self.ctx.rng.random())
+                self.ctx.emit("timeout", ballot=self.ballot, phase=self.phase, backoff=delay)
+                self.phase = "backoff"
+                self.ctx.set_timer("retry", delay)
+                return
             self.ctx.emit("timeout", ballot=self.ballot, phase=self.phase)
         self.start_attempt()
 
@@ -400,6 +411,9 @@ class PaxosFamily(ProtocolFamily):
             backoff_jitter=table.number(
                 "backoff_jitter", defaults.backoff_jitter, minimum=0, maximum=1
             ),
+            backoff_on_timeout=table.boolean(
+                "backoff_on_timeout", defaults.backoff_on_timeout
+            ),
             ballot_source=table.string(
                 "ballot_source", defaults.ballot_source, choices=("counter", "clock")
             ),
@@ -416,6 +430,7 @@ class PaxosFamily(ProtocolFamily):
             "backoff_multiplier": options.backoff_multiplier,
             "backoff_max": options.backoff_max,
             "backoff_jitter": options.backoff_jitter,
+            "backoff_on_timeout": options.backoff_on_timeout,
             "ballot_source": options.ballot_source,
         }
 
