@@ -178,10 +178,8 @@ class RandomFaults:
         self.nodes = tuple(nodes)
         self.driver = driver
         self.active = False
-        self._crash_streams = {
-            node: streams.stream(f"faults:crash:{node}") for node in (crashes.nodes if crashes
-                                                                       else ())
-        }
+        crashable = crashes.nodes if crashes is not None else ()
+        self._crash_streams = {node: streams.stream(f"faults:crash:{node}") for node in crashable}
         self._partition_stream = streams.stream("faults:partition") if partitions else None
 
     def start(self) -> None:
