@@ -38,7 +38,9 @@ class Choice:
 
 
 def acceptors_of(scenario: dict[str, Any]) -> list[str]:
-    return [name for name, roles in scenario["nodes"].items() if "acceptor" in roles]
+    """Nodes that vote: acceptors, and replicas of a replicated log (which all accept)."""
+    return [name for name, roles in scenario["nodes"].items()
+            if "acceptor" in roles or "replica" in roles]
 
 
 def majority_of(scenario: dict[str, Any]) -> int:

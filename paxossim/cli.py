@@ -194,6 +194,138 @@ def variants(protocol: str) -> None:
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local worker processes (the table is the same for any count).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (default: results/<sweep name>/).")
+@click.option("--resume", is_flag=True,
+              help="Finish an interrupted sweep in --out: run only the missing runs.")
+@click.option("--seeds-per-point", type=int, help="Override the spec's seeds_per_point.")
+@click.option("--keep-logs", is_flag=True, help="Keep every run's event log in logs/.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on a dask.distributed cluster (needs the dask extra).")
+@click.option("--show-run", metavar="POINT:REPLICATE",
+              help="Print the `paxossim run` command that regenerates one row; run nothing.")
+@click.option("--no-charts", is_flag=True, help="Skip the charts (make them later: plot DIR).")
+@user_errors
+def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
+          seeds_per_point: int | None, keep_logs: bool, scheduler: str | None,
+          show_run: str | None, no_charts: bool) -> None:
+    """Run the parameter sweep SPEC (a .toml sweep spec): many seeded runs per grid point.
+
+    Writes results.csv (one row per run), summary.csv (per grid point) and charts/
+    into the results folder. Ctrl-C keeps every finished run; --resume goes on.
+    """
+    from paxossim import sweep as sweeps
+
+    loaded = sweeps.load_spec(spec, seeds_per_point)
+    target = out_dir or sweeps.default_out_dir(loaded)
+    if resume and seeds_per_point is None:
+        previous = sweeps.resumed_seeds_per_point(target)
+        if previous is not None and previous != loaded.seeds_per_point:
+            loaded = sweeps.load_spec(spec, previous)
+    if show_run is not None:
+        click.echo(sweeps.show_run(loaded, show_run))
+        return
+    finish = None
+    if not no_charts:
+        from paxossim.plots.charts import write_charts
+
+        finish = write_charts
+    sweeps.interrupt_on_sigterm()
+    try:
+        result = sweeps.run_sweep(loaded, target, workers=workers, resume=resume,
+                                  keep_logs=keep_logs, scheduler=scheduler,
+                                  progress=sys.stderr, finish=finish)
+    except sweeps.SweepInterrupted as stop:
+        click.echo(f"interrupted: {stop.result.done} of {stop.result.total} runs kept in "
+                   f"{target}/results.csv; finish with: paxossim sweep {spec} --out {target} "
+                   "--resume", err=True)
+        sys.exit(130)
+    click.echo(f"{result.done} runs ({result.ran} now, {result.failed} failed) in {target}: "
+               f"results.csv, summary.csv{', charts/' if finish else ''}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@user_errors
+def plot(directory: Path) -> None:
+    """Rebuild a sweep folder's tables from its journal and draw its charts."""
+    from paxossim.plots.charts import write_charts
+    from paxossim.sweep import finalize
+
+    finalize(directory)
+    written = write_charts(directory)
+    click.echo(f"wrote: {', '.join(str(p) for p in written)}")
+
+
+@main.command()
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the PNG (default: timeline.png next to the log).")
+@user_errors
+def timeline(log: Path, out_path: Path | None) -> None:
+    """Draw per-command latency over time from a replicated-log run's LOG.
+
+    Crash and partition windows are shaded and elections marked; a lower strip
+    shows answers per second. For multipaxos and p2p runs.
+    """
+    from paxossim.eventlog import read_log
+    from paxossim.plots.timeline import write_timeline
+
+    loaded = read_log(log)
+    if not any(e["ev"] == "invoke" for e in loaded.events):
+        raise UserError(str(log), "no client commands in this log (a timeline needs a "
+                        "multipaxos or p2p run with client nodes)")
+    written = write_timeline(loaded.header, loaded.events, out_path or log.parent /
+                             "timeline.png")
+    click.echo(f"wrote: {written}")
+
+
+@main.command("flp-chart")
+@click.option("--scenario", "scenario_name", default="flp_livelock", show_default=True,
+              help="A p2p dueling-proposers scenario; its p2p.timeout_jitter is varied.")
+@click.option("--seeds", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Runs (seeds 1..N) per width.")
+@click.option("--widths", default=",".join(f"{w:g}" for w in (0, 0.5, 1, 2, 5, 10, 20, 40)),
+              show_default=True, help="Widths of the randomized timeout range, comma-separated.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("results/curated/flp"), show_default=True)
+@user_errors
+def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> None:
+    """Chart time to decision against the width of the randomized timeout range.
+
+    Writes flp_chart.png and flp_chart.json (every run's time to decision).
+    """
+    from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
+    from paxossim.scenario import load_raw, scenario_from_dict
+
+    path = resolve_scenario(scenario_name)
+    raw = load_raw(path)
+    base = scenario_from_dict(raw, str(path), base_dir=path.parent)
+    if base.protocol != "p2p":
+        raise UserError(str(path), f"protocol is {base.protocol!r}; the FLP chart needs p2p")
+    try:
+        chosen = tuple(sorted({float(w) for w in widths.split(",")}))
+    except ValueError:
+        raise UserError("--widths",
+                        f"expected numbers separated by commas, got {widths!r}") from None
+    if any(w < 0 for w in chosen):
+        raise UserError("--widths", "widths must not be negative")
+    times = decision_times(raw, chosen, seeds, str(path))
+    data = write_flp_data(times, out_dir / "flp_chart.json")
+    chart = write_flp_chart(times, base.options.attempt_timeout, base.horizon,
+                            out_dir / "flp_chart.png", base.time_unit)
+    for width, values in times.items():
+        decided = sorted(v for v in values if v is not None)
+        median = f"{decided[len(decided) // 2]:.1f}" if decided else "-"
+        click.echo(f"width {width:>6g}: {len(decided):>4}/{len(values)} decided, "
+                   f"median of decided {median} {base.time_unit}")
+    click.echo(f"wrote: {chart}, {data}")
+
+
+@main.command()
 @click.argument("scenario")
 @click.option("--seeds", "seed_range", default="1..100", show_default=True, metavar="A..B",
               help="Seeds to run, both ends included.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from paxossim import protocols
 from paxossim.checks import check_safety, choices, majority_of
 from paxossim.liveness import liveness_verdict
 
@@ -22,6 +23,8 @@ def summarize(
         if event["ev"] == "learned" and event["node"] not in learned:
             learned[event["node"]] = {"value": event["value"], "t": event["t"]}
     violations = check_safety(scenario, events)
+    extra, extra_violations = protocols.get(scenario["protocol"]).extra_checks(header, events)
+    violations += extra_violations
     first_request = min(requests) if requests else None
     return {
         "scenario": scenario["name"],
@@ -47,4 +50,4 @@ def summarize(
         "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
         "liveness": liveness_verdict(scenario, chosen),
         "events_sha256": sha256,
-    }
+    } | extra

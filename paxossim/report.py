@@ -14,6 +14,8 @@ def describe(event: dict[str, Any], fmt: str) -> str | None:
     node, kind = event.get("node", ""), event["ev"]
     ballot = ballot_label(event.get("ballot"), fmt) if "ballot" in event else ""
     match kind:
+        case "request" if "id" in event:
+            return None  # a client node's command: its invoke event tells it
         case "request":
             return f"a client asks {node} to propose {value_label(event['value'])}"
         case "propose":
@@ -48,6 +50,22 @@ def describe(event: dict[str, Any], fmt: str) -> str | None:
         case "recover":
             return f"{node} recovers" + (" with its durable state wiped" if event.get(
                 "amnesia") else "")
+        case "campaign":
+            return f"{node} campaigns for leader with ballot {ballot} (phase 1 from slot " \
+                f"{event['low']})"
+        case "elected":
+            return f"{node} is elected leader with ballot {ballot}"
+        case "deposed":
+            return f"{node} stops leading ({event['reason']})"
+        case "recover_slot":
+            return f"{node} re-proposes {value_label(event['value'])} in slot {event['instance']}"
+        case "invoke":
+            what = (f"put({event['key']}, {value_label(event['value'])})"
+                    if event["op"] == "put" else f"get({event['key']})")
+            return f"client {node} sends {what} as {event['id']}"
+        case "respond":
+            return f"client {node} gets the answer to {event['id']}: " \
+                f"{value_label(event['result'])}"
         case "partition" | "heal":
             groups = " | ".join(",".join(g) for g in event["groups"])
             return f"network {'partitioned' if kind == 'partition' else 'healed'}: {groups}"
@@ -79,6 +97,9 @@ def account(summary: dict[str, Any], header: dict[str, Any],
     messages = summary["messages"]
     lines.append(f"messages: {messages['sent']} sent, {messages['delivered']} delivered, "
                  f"{messages['dropped']} dropped, {messages['duplicated']} duplicated")
+    replicated = summary.get("replicated_log")
+    if replicated:
+        lines.extend(replicated_lines(replicated, unit))
     safety = summary["safety"]
     if safety["ok"]:
         lines.append("safety: OK (agreement, validity, integrity hold)")
@@ -87,4 +108,23 @@ def account(summary: dict[str, Any], header: dict[str, Any],
         for violation in safety["violations"]:
             lines.append(f"  {violation['invariant']} at t={time_label(violation['time'])}: "
                          f"{violation['detail']}")
+    return lines
+
+
+def replicated_lines(log: dict[str, Any], unit: str) -> list[str]:
+    """The replicated-log figures of a multipaxos or p2p run, in two or three lines."""
+    latency = log["commit_latency"]
+    lines = [f"log: {log['commands_committed']} commands committed, "
+             f"{log['commands_answered']} of {log['commands_invoked']} answered"
+             + (f"; latency p50 {latency['p50']:.4g} {unit}, p99 {latency['p99']:.4g} {unit}"
+                if latency else "")
+             + (f"; {log['throughput_per_s']:.4g}/s" if log["throughput_per_s"] else "")]
+    if log["messages_per_command"] is not None:
+        lines.append(f"log: {log['messages_per_command']:.3g} network messages per committed "
+                     "command")
+    if log["time_without_leader"] is not None:
+        lines.append(f"log: {log['elections']} election(s), {log['leaders_elected']} won, "
+                     f"{log['time_without_leader']:.4g} {unit} without a leader")
+    linear = log["linearizability"]
+    lines.append(f"linearizability: {linear['verdict']} ({linear['operations']} operations)")
     return lines

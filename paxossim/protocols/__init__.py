@@ -10,6 +10,8 @@ from paxossim.protocols.base import ProtocolFamily
 # never pays for the others.
 _FAMILIES: dict[str, str] = {
     "paxos": "paxossim.protocols.paxos:PaxosFamily",
+    "multipaxos": "paxossim.protocols.multipaxos:MultiPaxosFamily",
+    "p2p": "paxossim.protocols.p2p:P2PFamily",
 }
 
 

@@ -99,3 +99,15 @@ class ProtocolFamily(ABC):
     @abstractmethod
     def request(self, value: str, ballot: int | None) -> Message:
         """The message a client sends to ask for ``value`` to be decided."""
+
+    def extra_checks(
+        self, header: dict[str, Any], events: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Protocol-specific summary fields and safety violations (``checks.Violation``),
+        from the log, beyond the per-instance checks every run gets.
+
+        Why a hook: a replicated log has invariants of its own (applied logs are
+        prefixes of one another, the client history is linearizable) and figures
+        of its own (commit latency, elections); ``metrics.summarize`` merges both.
+        """
+        return {}, []

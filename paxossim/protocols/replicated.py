@@ -1,0 +1,296 @@
+"""Pieces shared by the replicated-log protocols (``multipaxos``, ``p2p``).
+
+- a **command** is a string ``"<client>#<seq>|put|<key>|<value>"`` or
+  ``"<client>#<seq>|get|<key>"`` (or :data:`NOOP`). Strings, because the
+  safety checker groups accepted values by equality and the log stores them
+  as JSON; the id before the first ``|`` makes every command unique, so a
+  retried command is recognised wherever it lands;
+- :class:`KVStore`, the state machine replicas apply commands to, in slot
+  order. It remembers every executed command id with its result, so a command
+  that a client retried into two slots is executed once and answered twice;
+- :class:`Client`, a node with the ``client`` role: open loop (Poisson
+  arrivals) or closed loop (N outstanding commands). It logs ``invoke`` and
+  ``respond`` events, from which :mod:`paxossim.linearizability` rebuilds the
+  history, and a ``request`` event per command so that the validity check
+  knows the value was asked for;
+- the client/replica messages and the options both families share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from paxossim.protocols.base import Context, Message, Node
+from paxossim.schema import Table
+
+NOOP = "noop"
+"""The value a new leader (or a gap-filling peer) writes into a slot nobody filled."""
+
+Ballot = tuple[int, str]
+
+WORKLOADS = ("closed", "open")
+
+
+# -- commands -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    op: str
+    key: str
+    value: str | None = None
+
+    def encode(self) -> str:
+        parts = [self.id, self.op, self.key] + ([self.value] if self.value is not None else [])
+        return "|".join(parts)
+
+
+def parse_command(text: str) -> Command | None:
+    """The command a log value stands for; None for a no-op or an opaque value."""
+    parts = text.split("|")
+    if len(parts) == 4 and parts[1] == "put":
+        return Command(parts[0], "put", parts[2], parts[3])
+    if len(parts) == 3 and parts[1] == "get":
+        return Command(parts[0], "get", parts[2])
+    return None
+
+
+def command_id(text: str) -> str:
+    """A value's command id (an opaque value, e.g. from ``[[requests]]``, is its own id)."""
+    return text.split("|", 1)[0]
+
+
+class KVStore:
+    """A key-value map applied in slot order; exactly-once by command id.
+
+    Its state lives in the dict it is given (a replica's durable storage), so
+    a restarted replica resumes where it stopped instead of re-executing.
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.data: dict[str, str] = state.setdefault("kv", {})
+        self.results: dict[str, str | None] = state.setdefault("kv_results", {})
+
+    def executed(self, cid: str) -> bool:
+        return cid in self.results
+
+    def result(self, cid: str) -> str | None:
+        return self.results.get(cid)
+
+    def apply(self, value: str) -> tuple[bool, str | None]:
+        """Execute ``value`` unless it already ran; returns (executed now, result)."""
+        if value == NOOP:
+            return False, None
+        cid = command_id(value)
+        if cid in self.results:
+            return False, self.results[cid]
+        command = parse_command(value)
+        result: str | None = None
+        if command is not None and command.op == "put":
+            assert command.value is not None
+            self.data[command.key] = command.value
+            result = "ok"
+        elif command is not None:
+            result = self.data.get(command.key)
+        self.results[cid] = result
+        return True, result
+
+
+# -- messages -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Submit(Message):
+    """A client asks a replica to run ``command``."""
+
+    TYPE: ClassVar[str] = "submit"
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Message):
+    """A replica's answer: the result, or (``ok`` false) where to go instead."""
+
+    TYPE: ClassVar[str] = "reply"
+    id: str
+    ok: bool
+    result: str | None = None
+    leader: str | None = None
+
+
+# -- options ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    workload: str = "closed"
+    """``closed``: each client keeps ``outstanding`` commands in flight; ``open``:
+    each client issues commands at Poisson ``rate`` whatever is in flight."""
+    outstanding: int = 1
+    rate: float = 0.01
+    """Commands per time unit per client (open loop)."""
+    keys: int = 3
+    read_ratio: float = 0.5
+    client_timeout: float = 300.0
+    """How long a client waits for an answer before it asks the next replica."""
+    stop_at: float | None = None
+    """Clients issue no new command from this time on (None: until the horizon)."""
+
+
+def parse_client_options(table: Table) -> ClientOptions:
+    defaults = ClientOptions()
+    stop_at = table.raw("stop_at", None)
+    return ClientOptions(
+        workload=table.string("workload", defaults.workload, choices=WORKLOADS),
+        outstanding=table.integer("outstanding", defaults.outstanding, minimum=1),
+        rate=table.number("rate", defaults.rate, positive=True),
+        keys=table.integer("keys", defaults.keys, minimum=1),
+        read_ratio=table.probability("read_ratio", defaults.read_ratio),
+        client_timeout=table.number("client_timeout", defaults.client_timeout, positive=True),
+        stop_at=None if stop_at is None else table.number("stop_at", minimum=0),
+    )
+
+
+def client_options_to_dict(options: ClientOptions) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "workload": options.workload,
+        "outstanding": options.outstanding,
+        "rate": options.rate,
+        "keys": options.keys,
+        "read_ratio": options.read_ratio,
+        "client_timeout": options.client_timeout,
+    }
+    if options.stop_at is not None:
+        out["stop_at"] = options.stop_at
+    return out
+
+
+def check_nodes(table: Table, nodes: Mapping[str, tuple[str, ...]]) -> None:
+    """Replicas are needed; a node is a replica or a client, never both."""
+    if not any("replica" in roles for roles in nodes.values()):
+        table.fail("a replicated-log scenario needs at least one node with the replica role")
+    for name, roles in nodes.items():
+        if "|" in name:
+            table.fail(f"node {name!r}: names must not contain '|' (it separates command fields)")
+        if "replica" in roles and "client" in roles:
+            table.fail(f"node {name!r} cannot be both a replica and a client")
+
+
+# -- the client node ----------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    command: str
+    target: int
+    """Index into the replica list of the replica last asked."""
+
+
+@dataclass
+class Client:
+    """Issues get/put commands and waits for answers, retrying elsewhere on silence."""
+
+    ctx: Context
+    replicas: tuple[str, ...]
+    options: ClientOptions
+    home: int
+    """The index of the replica this client asks first."""
+    pending: dict[str, Pending] = field(default_factory=dict)
+
+    def on_start(self) -> None:
+        # A restarted client forgets what it had in flight; its sequence
+        # number is durable so that it never reuses a command id.
+        if self.options.workload == "closed":
+            for _ in range(self.options.outstanding):
+                self.issue()
+        else:
+            self.ctx.set_timer("arrival", self.next_arrival())
+
+    def next_arrival(self) -> float:
+        """An exponential gap (Poisson arrivals) from the node's batched uniform draws."""
+        return -math.log(1.0 - self.ctx.rng.random()) / self.options.rate
+
+    def stopped(self) -> bool:
+        return self.options.stop_at is not None and self.ctx.now >= self.options.stop_at
+
+    def issue(self) -> None:
+        if self.stopped():
+            return
+        storage = self.ctx.storage
+        seq = storage["seq"] = storage.get("seq", 0) + 1
+        cid = f"{self.ctx.node_id}#{seq}"
+        key = f"k{int(self.ctx.rng.random() * self.options.keys)}"
+        if self.ctx.rng.random() < self.options.read_ratio:
+            command = Command(cid, "get", key)
+        else:
+            command = Command(cid, "put", key, cid)
+        text = command.encode()
+        self.ctx.emit("invoke", id=cid, op=command.op, key=key, value=command.value)
+        self.ctx.emit("request", id=cid, value=text)
+        self.pending[cid] = Pending(text, self.home)
+        self.send(cid)
+
+    def send(self, cid: str) -> None:
+        pending = self.pending[cid]
+        self.ctx.send(self.replicas[pending.target], Submit(pending.command))
+        self.ctx.set_timer(f"retry:{cid}", self.options.client_timeout)
+
+    def on_reply(self, src: str, msg: Reply) -> None:
+        pending = self.pending.get(msg.id)
+        if pending is None:
+            return  # a late or duplicate answer
+        if not msg.ok:
+            if msg.leader is not None and msg.leader in self.replicas and msg.leader != src:
+                pending.target = self.replicas.index(msg.leader)
+                self.home = pending.target
+                self.send(msg.id)
+            return  # no leader known: the retry timer moves on
+        del self.pending[msg.id]
+        self.ctx.cancel_timer(f"retry:{msg.id}")
+        self.home = self.replicas.index(src) if src in self.replicas else self.home
+        self.ctx.emit("respond", id=msg.id, result=msg.result)
+        if self.options.workload == "closed":
+            self.issue()
+
+    def on_timer(self, name: str) -> None:
+        if name == "arrival":
+            self.issue()
+            if not self.stopped():
+                self.ctx.set_timer("arrival", self.next_arrival())
+            return
+        cid = name.removeprefix("retry:")
+        pending = self.pending.get(cid)
+        if pending is None:
+            return
+        pending.target = (pending.target + 1) % len(self.replicas)
+        self.ctx.emit("client_retry", id=cid, to=self.replicas[pending.target])
+        self.send(cid)
+
+
+class ClientNode(Node):
+    """A node with the client role: routes replies and timers to its :class:`Client`."""
+
+    def __init__(self, ctx: Context, client: Client) -> None:
+        super().__init__(ctx)
+        self.client = client
+
+    def on_start(self) -> None:
+        self.client.on_start()
+
+    def on_message(self, src: str, msg: Message) -> None:
+        if isinstance(msg, Reply):
+            self.client.on_reply(src, msg)
+
+    def on_timer(self, name: str) -> None:
+        self.client.on_timer(name)
+
+
+def make_client(ctx: Context, scenario: Any, options: ClientOptions) -> ClientNode:
+    replicas = tuple(scenario.nodes_with("replica"))
+    clients = scenario.nodes_with("client")
+    home = clients.index(ctx.node_id) % len(replicas)
+    return ClientNode(ctx, Client(ctx, replicas, options, home=home))

@@ -1,0 +1,87 @@
+"""Charts: every chart is drawn, labelled with units, and drawn the same way twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from sweep_helpers import SCENARIOS, write_spec
+
+from paxossim.cli import main
+from paxossim.plots.charts import write_charts
+from paxossim.sweep import load_spec, run_sweep
+
+NAMES = ("latency_cdf", "latency_quantiles", "messages_per_decision", "decision_rate_heatmap")
+
+
+def test_a_sweep_draws_every_chart_as_png_and_svg(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    run_sweep(spec, tmp_path / "out", finish=write_charts)
+    charts = tmp_path / "out" / "charts"
+    for name in NAMES:
+        assert (charts / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        svg = (charts / f"{name}.svg").read_text()
+        assert "sweep tiny" in svg  # the footer
+    cdf = (charts / "latency_cdf.svg").read_text()
+    assert "decision latency (ms" in cdf
+    assert "network.loss" in cdf  # the legend names the parameter
+    assert "acceptors = 3" in cdf
+    assert "decision latency (ms)" in (charts / "latency_quantiles.svg").read_text()
+
+
+def test_plot_redraws_identical_files_from_the_folder(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    run_sweep(spec, tmp_path / "out", finish=write_charts)
+    charts = tmp_path / "out" / "charts"
+    before = {p.name: p.read_bytes() for p in charts.iterdir()}
+    result = CliRunner().invoke(main, ["plot", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in charts.iterdir()} == before
+
+
+def test_a_one_axis_sweep_skips_the_heatmap(tmp_path: Path) -> None:
+    spec_path = tmp_path / "one.toml"
+    spec_path.write_text(f'scenario = "{(SCENARIOS / "lossy_cluster.toml").as_posix()}"\n'
+                         'seeds_per_point = 3\n[grid]\n"network.loss" = [0.0, 0.2]\n')
+    run_sweep(load_spec(spec_path), tmp_path / "out")
+    written = {p.name for p in write_charts(tmp_path / "out")}
+    assert "latency_cdf.png" in written
+    assert "decision_rate_heatmap.png" not in written
+
+
+def test_plot_of_a_folder_that_is_not_a_sweep_is_a_user_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["plot", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a sweep folder" in result.output
+
+
+def test_a_folder_shipped_with_a_gzipped_table_and_no_journal_still_plots(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    from paxossim.sweep import JOURNAL, RESULTS, SUMMARY, TIMINGS
+
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    out = tmp_path / "out"
+    run_sweep(spec, out)
+    summary = (out / SUMMARY).read_bytes()
+    (out / "results.csv.gz").write_bytes(gzip.compress((out / RESULTS).read_bytes()))
+    for name in (RESULTS, JOURNAL, TIMINGS, SUMMARY):
+        (out / name).unlink()
+    result = CliRunner().invoke(main, ["plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / SUMMARY).read_bytes() == summary
+    assert (out / "charts" / "latency_cdf.png").exists()
+    assert not (out / RESULTS).exists()
+
+
+def test_a_categorical_sweep_with_an_undecided_point_draws(tmp_path: Path) -> None:
+    spec_path = tmp_path / "variants.toml"
+    spec_path.write_text(f'scenario = "{(SCENARIOS / "crash_cluster.toml").as_posix()}"\n'
+                         'seeds_per_point = 3\n[grid]\n'
+                         'variant = ["correct", "quorum-one-short"]\n')
+    run_sweep(load_spec(spec_path), tmp_path / "out", finish=write_charts)
+    charts = tmp_path / "out" / "charts"
+    assert "quorum-one-short (none decided)" in (charts / "latency_cdf.svg").read_text()
+    assert "quorum-one-short" in (charts / "latency_quantiles.svg").read_text()

@@ -1,0 +1,36 @@
+"""The dask executor gives the very table the local executor gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sweep_helpers import write_spec
+
+from paxossim.sweep import RESULTS, SUMMARY, load_spec, run_sweep
+
+distributed = pytest.importorskip("distributed")
+
+
+def test_a_local_dask_cluster_gives_the_identical_table(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    run_sweep(spec, tmp_path / "local", workers=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        result = run_sweep(spec, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert result.done == result.ran == 20
+    for name in (RESULTS, SUMMARY):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_an_unreachable_scheduler_is_a_user_error_that_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paxossim import dask_executor
+    from paxossim.errors import UserError
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "0.5s")
+    spec = load_spec(write_spec(tmp_path / "spec"))
+    with pytest.raises(UserError, match="cannot reach the scheduler"):
+        run_sweep(spec, tmp_path / "out", scheduler="tcp://127.0.0.1:1")
+    assert not (tmp_path / "out").exists()

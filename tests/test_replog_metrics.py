@@ -1,0 +1,85 @@
+"""Replicated-log invariants and figures, on hand-written event lists."""
+
+from __future__ import annotations
+
+from paxossim.replog_metrics import (
+    applied_violations,
+    durability_violations,
+    replicated_figures,
+    time_without_leader,
+)
+
+
+def applied(t: float, node: str, slot: int, value: str, executed: bool = True) -> dict:
+    return {"t": t, "ev": "applied", "node": node, "instance": slot, "value": value,
+            "executed": executed}
+
+
+def test_prefix_logs_pass() -> None:
+    events = [applied(1, "r1", 0, "a#1|get|x"), applied(2, "r2", 0, "a#1|get|x"),
+              applied(3, "r1", 1, "noop", False), applied(4, "r1", 2, "b#1|get|x")]
+    assert applied_violations(events) == []
+
+
+def test_diverging_logs_skipped_slots_and_double_execution_are_caught() -> None:
+    events = [applied(1, "r1", 0, "a#1|get|x"), applied(2, "r2", 0, "b#1|get|x"),
+              applied(3, "r1", 2, "c#1|get|x"), applied(4, "r2", 1, "b#1|get|x")]
+    found = {(v.invariant, v.instance) for v in applied_violations(events)}
+    assert found == {("prefix", 0), ("prefix", 2), ("exactly-once", 1)}
+
+
+def test_amnesia_restart_may_apply_again() -> None:
+    events = [applied(1, "r1", 0, "a#1|get|x"),
+              {"t": 2, "ev": "recover", "node": "r1", "amnesia": True},
+              applied(3, "r1", 0, "a#1|get|x")]
+    assert applied_violations(events) == []
+
+
+def test_acknowledged_put_missing_from_the_log_is_caught() -> None:
+    events = [
+        {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#1", "op": "put", "key": "x",
+         "value": "c1#1"},
+        {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#2", "op": "get", "key": "x",
+         "value": None},
+        {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": "ok"},
+        {"t": 6, "ev": "respond", "node": "c1", "id": "c1#2", "result": None},
+    ]
+    assert [v.invariant for v in durability_violations(events)] == ["durability"]
+    learned = {"t": 4, "ev": "learned", "node": "r1", "instance": 0, "value": "c1#1|put|x|c1#1"}
+    assert durability_violations([learned, *events]) == []
+
+
+def test_time_without_leader_counts_gaps_between_reigns() -> None:
+    events = [
+        {"t": 40, "ev": "elected", "node": "r1"},
+        {"t": 1000, "ev": "crash", "node": "r1"},
+        {"t": 1250, "ev": "elected", "node": "r2"},
+        {"t": 1300, "ev": "elected", "node": "r3"},  # overlapping reigns
+        {"t": 1400, "ev": "deposed", "node": "r2"},
+        {"t": 2000, "ev": "deposed", "node": "r3"},
+    ]
+    assert time_without_leader(events, 3000.0) == 40 + 250 + 1000
+
+
+def test_figures_count_network_messages_per_committed_command() -> None:
+    scenario = {"nodes": {"r1": ["replica"], "r2": ["replica"], "c1": ["client"]},
+                "horizon": 100.0, "time_unit": "ms"}
+    events = [
+        {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#1", "op": "get", "key": "x",
+         "value": None},
+        {"t": 0, "ev": "send", "src": "c1", "dst": "r1"},
+        {"t": 1, "ev": "send", "src": "r1", "dst": "r1"},  # a self-send: not network
+        {"t": 1, "ev": "send", "src": "r1", "dst": "r2"},
+        {"t": 2, "ev": "send", "src": "r2", "dst": "r1"},
+        {"t": 3, "ev": "learned", "node": "r1", "instance": 0, "value": "c1#1|get|x"},
+        {"t": 3, "ev": "learned", "node": "r1", "instance": 1, "value": "noop"},
+        {"t": 4, "ev": "send", "src": "r1", "dst": "c1"},
+        {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": None},
+    ]
+    figures = replicated_figures(scenario, events)
+    assert figures["commands_committed"] == 1
+    assert figures["messages_per_command"] == 4
+    assert figures["replica_messages_per_command"] == 2
+    assert figures["commit_latency"]["p50"] == 5
+    assert figures["throughput_per_s"] == 200.0
+    assert figures["time_without_leader"] is None
