@@ -85,7 +85,8 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     """Run one simulation of SCENARIO (a .toml file or a bundled scenario's name).
 
     Prints what happened, checks safety, and writes events.jsonl, summary.json,
-    sequence.png and sequence.mmd. Exits 1 if a safety invariant was violated.
+    sequence.png and sequence.mmd. Exits 1 if a safety invariant was violated,
+    or if the scenario sets a liveness bound and nothing was chosen within it.
     """
     from paxossim.report import account
     from paxossim.runs import default_out_dir, execute, save
@@ -100,10 +101,21 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     written = save(result, target, render=not no_plots)
     for line in account(result.summary, result.header, result.events):
         click.echo(line)
+    liveness = result.summary["liveness"]
+    if liveness["required"]:
+        click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {', '.join(str(p) for p in written)}")
-    if not result.safe:
+    if not result.safe or liveness["verdict"] == "failed":
         click.echo(f"reproduce: {reproduce_command(path, result.header['seed'], overrides)}")
         sys.exit(1)
+
+
+def liveness_line(liveness: dict[str, Any], unit: str) -> str:
+    if liveness["verdict"] == "ok":
+        return (f"liveness: OK (chosen {liveness['took']:g} {unit} after the heal at "
+                f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g})")
+    return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
+            f"healed at t={liveness['heal_at']:g})")
 
 
 def reproduce_command(path: Path, seed: int, overrides: tuple[str, ...]) -> str:
@@ -313,3 +325,53 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
         click.echo(f"width {width:>6g}: {len(decided):>4}/{len(values)} decided, "
                    f"median of decided {median} {base.time_unit}")
     click.echo(f"wrote: {chart}, {data}")
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--seeds", "seed_range", default="1..100", show_default=True, metavar="A..B",
+              help="Seeds to run, both ends included.")
+@click.option("--swarm", is_flag=True,
+              help="Also draw the fault knobs (which faults are on, how strong) from each seed.")
+@click.option("--variant", help="Explore a broken protocol variant (see: paxossim variants).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to run seeds in; results do not depend on it.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario key for every seed. Repeatable.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where failing seeds' logs go (default: results/explore/<scenario>/).")
+@user_errors
+def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
+            overrides: tuple[str, ...], out_dir: Path | None) -> None:
+    """Run SCENARIO under many seeds and report every seed that fails.
+
+    A seed fails if it violates safety, or (when the scenario sets a liveness
+    bound) chooses nothing within the bound after the heal. For each failing
+    seed this prints the `paxossim run` command that reproduces it and keeps
+    its log. Exits 1 if any seed failed, 0 otherwise.
+    """
+    from paxossim.explore import parse_seeds, plan, run_jobs
+
+    path = resolve_scenario(scenario)
+    seeds = parse_seeds(seed_range)
+    if variant is not None:
+        overrides = (*overrides, f'variant="{variant}"')
+    jobs = plan(path, seeds, overrides, swarm, out_dir)
+    failures = []
+    with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
+        def advance(outcome: Any) -> None:
+            bar.update(1)
+            if outcome.failed:
+                failures.append(outcome)
+
+        run_jobs(jobs, workers, advance)
+    for outcome in failures:
+        click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
+        # The scenario as the user named it: `paxossim run` resolves it the same way.
+        command = reproduce_command(Path(scenario), outcome.seed, outcome.overrides)
+        click.echo(f"  reproduce: {command}")
+        click.echo(f"  log: {outcome.log_dir}")
+    click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
+               f"{len(failures)} failed")
+    if failures:
+        sys.exit(1)

@@ -7,6 +7,7 @@ from typing import Any
 
 from paxossim import protocols
 from paxossim.checks import check_safety, choices, majority_of
+from paxossim.liveness import liveness_verdict
 
 
 def summarize(
@@ -47,5 +48,6 @@ def summarize(
         "retries": max(0, counts["propose"] - len(requests)),
         "crashes": counts["crash"],
         "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
+        "liveness": liveness_verdict(scenario, chosen),
         "events_sha256": sha256,
     } | extra

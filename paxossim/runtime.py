@@ -16,10 +16,11 @@ import simpy
 from simpy.events import Timeout
 
 from paxossim import protocols
+from paxossim.faults import RandomFaults
 from paxossim.network import Network
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
-from paxossim.scenario import Scenario
+from paxossim.scenario import ClockSpec, Partition, Scenario
 
 _dumps = orjson.dumps
 
@@ -35,6 +36,9 @@ class Host:
         self.up = True
         self.node: Node | None = None
         self._timers: dict[str, object] = {}
+        self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
+        self.down_cause: object = None
+        """What crashed this node (a random fault's token, or "scripted")."""
 
     @property
     def rng(self) -> Stream:
@@ -49,7 +53,8 @@ class Host:
 
     @property
     def clock(self) -> float:
-        return self.sim.env.now
+        """This node's own clock: ``[clocks.<node>]`` offset and drift applied."""
+        return self._clock.read(self.sim.env.now)
 
     def send(self, dst: str, msg: Message) -> None:
         self.sim.send(self.node_id, dst, msg)
@@ -106,6 +111,15 @@ class Simulation:
         self.hosts = {name: Host(self, name) for name in scenario.nodes}
         self.lines: list[bytes] = []
         self._next_message = 0
+        self._partition_index: list[int | str] = []
+        """The log's ``index`` of each active partition, aligned with network.partitions:
+        a scripted partition's position in the scenario, ``random-<k>`` for random ones."""
+        self._random_partitions = 0
+        faults = scenario.faults
+        self.random_faults = RandomFaults(
+            faults.random_crashes, faults.random_partitions, list(scenario.nodes),
+            self.streams, self,
+        )
 
     def record(self, event: dict[str, Any]) -> None:
         self.lines.append(_dumps(event))
@@ -156,26 +170,107 @@ class Simulation:
             return
         host.node.on_message("client", self.family.request(value, ballot))
 
-    def _crash(self, node_id: str) -> None:
-        self.hosts[node_id].crash()
-        self.record({"t": self.env.now, "ev": "crash", "node": node_id})
-
-    def _recover(self, node_id: str) -> None:
+    def _crash(self, node_id: str, cause: object = "scripted") -> None:
         host = self.hosts[node_id]
+        if not host.up:
+            if cause == "scripted":
+                # Down already (a random crash got there first): the script now
+                # owns the outage, so only its own recovery ends it.
+                host.down_cause = cause
+            return
+        host.crash()
+        host.down_cause = cause
+        self.record({"t": self.env.now, "ev": "crash", "node": node_id}
+                    | ({} if cause == "scripted" else {"cause": "random"}))
+
+    def _recover(self, node_id: str, why: str = "") -> None:
+        host = self.hosts[node_id]
+        if host.up:
+            return  # already recovered (by the heal, or by another fault's recovery)
+        host.down_cause = None
         if self.scenario.faults.amnesia:
             host.storage.clear()
         self.record({"t": self.env.now, "ev": "recover", "node": node_id,
-                     "amnesia": self.scenario.faults.amnesia})
+                     "amnesia": self.scenario.faults.amnesia} | ({"cause": why} if why else {}))
         host.boot()
 
     def _partition(self, index: int, start: bool) -> None:
         partition = self.scenario.faults.partitions[index]
         if start:
             self.network.partitions.append(partition)
-        else:
-            self.network.partitions.remove(partition)
+            self._partition_index.append(index)
+        elif self._remove_partition(partition) is None:
+            return  # healed already, at the end of the faulty phase
         self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index,
                      "groups": partition.groups, "oneway": partition.oneway})
+
+    def _remove_partition(self, partition: Partition) -> int | str | None:
+        """Remove this very partition object (equal scripted ones may be active too);
+        return its log index, or None if it was not active."""
+        for position, active in enumerate(self.network.partitions):
+            if active is partition:
+                del self.network.partitions[position]
+                return self._partition_index.pop(position)
+        return None
+
+    # -- random faults (the FaultDriver that paxossim.faults drives) -------
+    def at(self, time: float, action: Any) -> None:
+        if time < self.scenario.horizon:
+            self._at(time - self.env.now, action)
+
+    def is_down(self, node: str) -> bool:
+        return not self.hosts[node].up
+
+    def down_count(self) -> int:
+        return sum(not host.up for host in self.hosts.values())
+
+    def crash(self, node: str, token: object) -> None:
+        self._crash(node, token)
+
+    def recover(self, node: str, token: object) -> None:
+        host = self.hosts[node]
+        if not host.up and host.down_cause is token:
+            self._recover(node, "random")
+
+    def split(self, groups: tuple[tuple[str, ...], ...]) -> object:
+        partition = Partition(at=self.env.now, heal=None, groups=groups)
+        self._random_partitions += 1
+        index = f"random-{self._random_partitions}"
+        self.network.partitions.append(partition)
+        self._partition_index.append(index)
+        self.record({"t": self.env.now, "ev": "partition", "index": index, "cause": "random",
+                     "groups": groups, "oneway": False})
+        return partition
+
+    def join(self, handle: object) -> None:
+        assert isinstance(handle, Partition)
+        index = self._remove_partition(handle)
+        if index is not None:
+            self.record({"t": self.env.now, "ev": "heal", "index": index, "cause": "random",
+                         "groups": handle.groups, "oneway": False})
+
+    # -- the end of the faulty phase ----------------------------------------
+    def _heal_all(self) -> None:
+        """Stop random faults, heal every partition, restart every crashed node,
+        and have each client whose request has come re-send it."""
+        now = self.env.now
+        self.random_faults.stop()
+        self.record({"t": now, "ev": "healed"})
+        for partition in list(self.network.partitions):
+            index = self._remove_partition(partition)
+            self.record({"t": now, "ev": "heal", "index": index, "cause": "phase",
+                         "groups": partition.groups, "oneway": partition.oneway})
+        for node_id, host in self.hosts.items():
+            if not host.up:
+                self._recover(node_id, "phase")
+        for request in self.scenario.requests:
+            if request.at <= now:
+                host = self.hosts[request.node]
+                self.record({"t": now, "ev": "client_retry", "node": request.node,
+                             "value": request.value})
+                if host.node is not None:
+                    host.node.on_message("client", self.family.request(request.value,
+                                                                       request.ballot))
 
     def schedule_inputs(self) -> None:
         scenario = self.scenario
@@ -189,11 +284,14 @@ class Simulation:
                 self._at(crash.recover, lambda n=crash.node: self._recover(n))
         for request in scenario.requests:
             self._at(request.at, lambda r=request: self._request(r.node, r.value, r.ballot))
+        if scenario.liveness.heal_at is not None:
+            self._at(scenario.liveness.heal_at, self._heal_all)
 
     def run(self) -> RunOutput:
         for host in self.hosts.values():
             host.boot()
         self.schedule_inputs()
+        self.random_faults.start()
         self.env.run(until=self.scenario.horizon)
         return RunOutput(lines=self.lines, messages_sent=self._next_message)
 

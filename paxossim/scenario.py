@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,12 @@ from typing import Any
 
 from paxossim import protocols
 from paxossim.errors import UserError
+from paxossim.faults import (
+    RandomCrashes,
+    RandomPartitions,
+    parse_random_crashes,
+    parse_random_partitions,
+)
 from paxossim.latency import LatencySpec, parse_latency
 from paxossim.schema import Table, check_number
 
@@ -91,6 +98,36 @@ class FaultSpec:
     crashes: tuple[Crash, ...] = ()
     partitions: tuple[Partition, ...] = ()
     amnesia: bool = False
+    random_crashes: RandomCrashes | None = None
+    random_partitions: RandomPartitions | None = None
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """A node's clock reads ``offset + now * (1 + drift)``."""
+
+    offset: float = 0.0
+    drift: float = 0.0
+
+    def read(self, now: float) -> float:
+        return self.offset + now * (1.0 + self.drift)
+
+
+@dataclass(frozen=True)
+class LivenessSpec:
+    """Two phases: faults until ``heal_at``, then a value must be chosen within ``bound``."""
+
+    heal_at: float | None = None
+    """End of the faulty phase: partitions heal, crashed nodes restart, random
+    faults stop, clients re-send their requests. None: faults until the horizon."""
+    bound: float | None = None
+    """A value must be chosen by ``heal_at + bound``; None: liveness is only reported."""
+
+    @property
+    def required_by(self) -> float | None:
+        if self.heal_at is None or self.bound is None:
+            return None
+        return self.heal_at + self.bound
 
 
 @dataclass(frozen=True)
@@ -119,6 +156,8 @@ class Scenario:
     faults: FaultSpec
     options: Any
     source: str = "<scenario>"
+    clocks: dict[str, ClockSpec] = field(default_factory=dict)
+    liveness: LivenessSpec = LivenessSpec()
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -265,6 +304,8 @@ def scenario_from_dict(
     )
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
+    clocks = _parse_clocks(top.table("clocks"), nodes)
+    liveness = _parse_liveness(top.table("liveness"), horizon, faults)
     options_table = top.table(protocol_name)
     options = family.parse_options(options_table, nodes)
     options_table.finish()
@@ -284,6 +325,8 @@ def scenario_from_dict(
         faults=faults,
         options=options,
         source=source,
+        clocks=clocks,
+        liveness=liveness,
     )
 
 
@@ -425,9 +468,80 @@ def _parse_faults(
         partitions.append(
             Partition(at=at, heal=heal, groups=tuple(tuple(g) for g in groups_raw), oneway=oneway)
         )
+    _check_oneway_overlap(partitions, nodes, table)
     amnesia = table.boolean("amnesia", False)
+    random_crashes = parse_random_crashes(table.table("random_crashes"), list(nodes))
+    random_partitions = parse_random_partitions(table.table("random_partitions"), list(nodes))
     table.finish()
-    return FaultSpec(crashes=tuple(crashes), partitions=tuple(partitions), amnesia=amnesia)
+    return FaultSpec(crashes=tuple(crashes), partitions=tuple(partitions), amnesia=amnesia,
+                     random_crashes=random_crashes, random_partitions=random_partitions)
+
+
+def _check_oneway_overlap(
+    partitions: list[Partition], nodes: dict[str, tuple[str, ...]], table: Table
+) -> None:
+    """Reject a one-way partition that, while it overlaps another, cuts a link that one
+    cuts too: one of them does nothing, which is never what the author meant."""
+    for (i, first), (j, second) in itertools.combinations(enumerate(partitions), 2):
+        if not (first.oneway or second.oneway):
+            continue
+        first_end = math.inf if first.heal is None else first.heal
+        second_end = math.inf if second.heal is None else second.heal
+        if first.at >= second_end or second.at >= first_end:
+            continue
+        for src in nodes:
+            for dst in nodes:
+                if first.blocks(src, dst) and second.blocks(src, dst):
+                    table.fail(
+                        f"partitions {i} and {j} overlap in time and both cut {src}->{dst}; "
+                        "for both directions write one partition without oneway",
+                        "partitions",
+                    )
+
+
+def _parse_clocks(table: Table, nodes: dict[str, tuple[str, ...]]) -> dict[str, ClockSpec]:
+    clocks = {}
+    for name in table:
+        if name not in nodes:
+            table.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", name)
+        item = table.table(name)
+        offset = item.number("offset", 0.0)
+        drift = item.number("drift", 0.0)
+        if drift <= -1.0:
+            item.fail(f"must be greater than -1 (a clock must move forward), got {drift}",
+                      "drift")
+        item.finish()
+        clocks[name] = ClockSpec(offset=offset, drift=drift)
+    table.finish()
+    return clocks
+
+
+def _parse_liveness(table: Table, horizon: float, faults: FaultSpec) -> LivenessSpec:
+    heal_raw = table.raw("heal_at", None)
+    bound_raw = table.raw("bound", None)
+    table.finish()
+    heal_at = None if heal_raw is None else check_number(
+        heal_raw, table.where("heal_at"), minimum=0)
+    bound = None if bound_raw is None else check_number(
+        bound_raw, table.where("bound"), positive=True)
+    if bound is not None and heal_at is None:
+        table.fail("a liveness bound needs heal_at, the end of the faulty phase", "bound")
+    if heal_at is None:
+        return LivenessSpec()
+    if heal_at > horizon:
+        table.fail(f"is {heal_at}, after the horizon {horizon}", "heal_at")
+    if bound is not None and heal_at + bound > horizon:
+        table.fail(f"heal_at + bound = {heal_at + bound} is after the horizon {horizon}",
+                   "bound")
+    for index, crash in enumerate(faults.crashes):
+        if crash.at >= heal_at:
+            table.fail(f"faults.crashes[{index}] at {crash.at} is not before heal_at "
+                       f"({heal_at}): the healed phase has no faults", "heal_at")
+    for index, partition in enumerate(faults.partitions):
+        if partition.at >= heal_at:
+            table.fail(f"faults.partitions[{index}] at {partition.at} is not before heal_at "
+                       f"({heal_at}): the healed phase has no faults", "heal_at")
+    return LivenessSpec(heal_at=heal_at, bound=bound)
 
 
 def _check_crash_overlap(crashes: list[Crash], table: Table) -> None:
@@ -480,6 +594,18 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         ],
         "amnesia": scenario.faults.amnesia,
     }
+    if scenario.faults.random_crashes is not None:
+        faults["random_crashes"] = scenario.faults.random_crashes.to_dict()
+    if scenario.faults.random_partitions is not None:
+        faults["random_partitions"] = scenario.faults.random_partitions.to_dict()
+    liveness = scenario.liveness
+    extra: dict[str, Any] = {}
+    if scenario.clocks:
+        extra["clocks"] = {name: {"offset": c.offset, "drift": c.drift}
+                           for name, c in scenario.clocks.items()}
+    if liveness.heal_at is not None:
+        extra["liveness"] = {"heal_at": liveness.heal_at} | (
+            {"bound": liveness.bound} if liveness.bound is not None else {})
     return {
         "name": scenario.name,
         "description": scenario.description,
@@ -498,4 +624,5 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         "network": network,
         "faults": faults,
         scenario.protocol: family.options_to_dict(scenario.options),
+        **extra,
     }

@@ -16,6 +16,7 @@ safety checker must catch every one of them (tests and ``explore`` prove it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -100,6 +101,14 @@ class PaxosOptions:
     backoff_jitter: float = 0.5
     """Backoff k is min(max, base * multiplier**(k-1)) scaled by a uniform
     factor in [1 - jitter, 1 + jitter]; jitter 0 gives fixed backoffs."""
+    backoff_on_timeout: bool = False
+    """Also back off (as after a nack) before retrying a ballot that timed out,
+    so that proposers whose attempts time out together drift apart. Off by
+    default: the post's scenario retries at once."""
+    ballot_source: str = "counter"
+    """``counter``: ballot numbers count up from 1. ``clock``: a proposer takes
+    its ballot number from its own clock reading (as the post does), so a
+    proposer whose clock runs behind is refused like a late message."""
 
     def backoff(self, attempt: int, uniform: float) -> float:
         delay = min(self.backoff_max, self.backoff_base * self.backoff_multiplier ** (attempt - 1))
@@ -202,6 +211,15 @@ class Proposer:
             self.start_attempt()
 
     def on_request(self, msg: ClientRequest) -> None:
+        if msg.value == self.value and self.phase != "done":
+            # The client asks again (as clients do once the faulty phase is
+            # over): the request gets a fresh budget of attempts, and a
+            # proposer that had given up tries again.
+            self.attempt = 0
+            self.ctx.emit("request_renewed", value=msg.value)
+            if self.phase == "gave-up":
+                self.start_attempt()
+            return
         if self.value is not None:
             self.ctx.emit("request_ignored", value=msg.value, reason="already proposing")
             return
@@ -218,6 +236,9 @@ class Proposer:
         self.attempt += 1
         number = max(self.ctx.storage.get("ballot_number", 0) + 1, self.ctx.storage.get(
             "highest_seen", 0) + 1)
+        if options.ballot_source == "clock":
+            # Never below the last ballot used or seen: the clock only sets the floor.
+            number = max(number, math.floor(self.ctx.clock))
         self.ctx.storage["ballot_number"] = number
         self.ballot = (number, self.ctx.node_id)
         self.phase = "prepare"
@@ -286,6 +307,13 @@ class Proposer:
         if name != "retry" or self.phase in ("done", "gave-up", "idle"):
             return
         if self.phase in ("prepare", "accept"):
+            options = self.cluster.options
+            if options.backoff_on_timeout and self.attempt < options.max_attempts:
+                delay = options.backoff(self.attempt, self.ctx.rng.random())
+                self.ctx.emit("timeout", ballot=self.ballot, phase=self.phase, backoff=delay)
+                self.phase = "backoff"
+                self.ctx.set_timer("retry", delay)
+                return
             self.ctx.emit("timeout", ballot=self.ballot, phase=self.phase)
         self.start_attempt()
 
@@ -383,6 +411,12 @@ class PaxosFamily(ProtocolFamily):
             backoff_jitter=table.number(
                 "backoff_jitter", defaults.backoff_jitter, minimum=0, maximum=1
             ),
+            backoff_on_timeout=table.boolean(
+                "backoff_on_timeout", defaults.backoff_on_timeout
+            ),
+            ballot_source=table.string(
+                "ballot_source", defaults.ballot_source, choices=("counter", "clock")
+            ),
         )
         if not any("acceptor" in roles for roles in nodes.values()):
             table.fail("a Paxos scenario needs at least one node with the acceptor role")
@@ -396,6 +430,8 @@ class PaxosFamily(ProtocolFamily):
             "backoff_multiplier": options.backoff_multiplier,
             "backoff_max": options.backoff_max,
             "backoff_jitter": options.backoff_jitter,
+            "backoff_on_timeout": options.backoff_on_timeout,
+            "ballot_source": options.ballot_source,
         }
 
     def make_node(self, node_id: str, scenario: Any, ctx: Context) -> PaxosNode:

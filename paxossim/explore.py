@@ -1,0 +1,227 @@
+"""Run one scenario under many seeds, in parallel, and keep every seed that fails.
+
+A seed *fails* when its run violates safety, or when the scenario sets a
+liveness bound and nothing was chosen within it after the heal. For each
+failing seed the explorer keeps the run's log (``<out>/seed-N/``) and the
+exact ``--set`` overrides that, with ``--seed N``, reproduce it.
+
+``swarm`` mode (after TigerBeetle's VOPR and FoundationDB's simulation
+testing) also draws the fault knobs themselves from each seed, from the
+named stream ``swarm``: which faults are on and how strong. The draws are
+written as ``--set`` overrides, so the printed command reproduces the run
+exactly, and the explorer itself applies nothing but those strings.
+
+Results do not depend on the number of workers: each seed is run on its own
+from (scenario file, overrides, seed), and results come back in seed order.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paxossim.errors import UserError
+from paxossim.rng import Stream, Streams
+from paxossim.runs import execute, save
+from paxossim.scenario import apply_override, load_raw, scenario_from_dict
+
+LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
+
+
+@dataclass(frozen=True)
+class SeedOutcome:
+    seed: int
+    overrides: tuple[str, ...]
+    """Every ``--set`` needed to reproduce the run (the user's, the variant, the swarm's)."""
+    safe: bool
+    liveness: str
+    """The liveness verdict: ok, failed or not-required."""
+    problem: str
+    """One line on what went wrong ("" if nothing did)."""
+    log_dir: str | None
+
+    @property
+    def failed(self) -> bool:
+        return not self.safe or self.liveness == "failed"
+
+
+def parse_seeds(text: str) -> range:
+    """``A..B`` (both ends included) or a single seed ``A``."""
+    first, sep, last = text.partition("..")
+    try:
+        low = int(first)
+        high = int(last) if sep else low
+    except ValueError:
+        raise UserError("--seeds", f"expected A..B (e.g. 1..2000), got {text!r}") from None
+    if low < 0 or high < low:
+        raise UserError("--seeds", f"expected 0 <= A <= B, got {text!r}")
+    return range(low, high + 1)
+
+
+# -- swarm --------------------------------------------------------------------
+
+
+def _pick(stream: Stream, options: tuple[Any, ...]) -> Any:
+    return options[min(int(stream.random() * len(options)), len(options) - 1)]
+
+
+def _between(stream: Stream, low: float, high: float) -> float:
+    """A uniform draw rounded to 3 decimals, so that it prints exactly as it is used."""
+    return round(stream.uniform(low, high), 3)
+
+
+def crashable(raw: dict[str, Any]) -> list[str]:
+    """The nodes random crashes may hit: the scenario's list, else every node."""
+    table = raw.get("faults", {}).get("random_crashes", {})
+    nodes = table.get("nodes") if isinstance(table, dict) else None
+    return list(nodes) if isinstance(nodes, list) else list(raw.get("nodes", {}))
+
+
+def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
+    """The fault knobs of seed ``seed``, drawn from its stream ``swarm``, as ``--set``s.
+
+    ``nodes`` are the nodes that random crashes may hit (see :func:`crashable`).
+
+    Each fault is on with probability 1/2; its strength is uniform in a range
+    that a correct Paxos must survive (amnesia is never drawn: it breaks
+    Paxos by design). Random crashes and partitions stop at the heal, if the
+    scenario has one.
+    """
+    stream = Streams(seed).stream("swarm")
+    sets = []
+    model = _pick(stream, LATENCY_MODELS)
+    mean = _between(stream, 1.0, 15.0)
+    if model == "exponential":
+        latency = f'{{model="exponential",mean={mean},min={round(mean / 10, 3)}}}'
+    elif model == "uniform":
+        latency = f'{{model="uniform",low={round(mean / 4, 3)},high={mean}}}'
+    elif model == "lognormal":
+        latency = f'{{model="lognormal",mean={mean},std={round(mean * 1.5, 3)}}}'
+    else:
+        latency = f'{{model="pareto",min={round(mean / 4, 3)},alpha=1.5}}'
+    sets.append(f"network.latency={latency}")
+    loss = _between(stream, 0.01, 0.2) if stream.random() < 0.5 else 0.0
+    duplicate = _between(stream, 0.01, 0.3) if stream.random() < 0.5 else 0.0
+    sets += [f"network.loss={loss}", f"network.duplicate={duplicate}",
+             f'network.ordering="{_pick(stream, ("free", "fifo"))}"']
+    crashes = stream.random() < 0.5
+    sets.append(f"faults.random_crashes.enabled={str(crashes).lower()}")
+    if crashes:
+        sets += [
+            f"faults.random_crashes.mean_up={_between(stream, 50.0, 1000.0)}",
+            f"faults.random_crashes.mean_down={_between(stream, 5.0, 300.0)}",
+            f"faults.random_crashes.max_down={1 + int(stream.random() * len(nodes))}",
+        ]
+    partitions = stream.random() < 0.5
+    sets.append(f"faults.random_partitions.enabled={str(partitions).lower()}")
+    if partitions:
+        sets += [
+            f"faults.random_partitions.mean_interval={_between(stream, 20.0, 1000.0)}",
+            f"faults.random_partitions.mean_duration={_between(stream, 5.0, 300.0)}",
+        ]
+    return tuple(sets)
+
+
+# -- one seed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    raw: dict[str, Any]
+    """The scenario file as read, before any override (read once, not once per seed)."""
+    overrides: tuple[str, ...]
+    swarm: bool
+    out_dir: str
+    seed: int
+
+
+def run_seed(job: Job) -> SeedOutcome:
+    """Run one seed; keep its log if it failed. Top-level so a process pool can pickle it."""
+    raw = copy.deepcopy(job.raw)
+    overrides = job.overrides
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if job.swarm:
+        swarm = swarm_overrides(job.seed, crashable(raw))
+        for assignment in swarm:
+            apply_override(raw, assignment)
+        overrides = (*overrides, *swarm)
+    scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
+    result = execute(scenario, job.seed)
+    summary = result.summary
+    verdict = summary["liveness"]["verdict"]
+    problem = ""
+    if not result.safe:
+        first = summary["safety"]["violations"][0]
+        problem = f"{first['invariant']}: {first['detail']}"
+    elif verdict == "failed":
+        problem = f"liveness: nothing chosen by t={summary['liveness']['required_by']:g}"
+    log_dir = None
+    if problem:
+        target = Path(job.out_dir) / f"seed-{job.seed}"
+        save(result, target, render=False)
+        log_dir = str(target)
+    return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
+
+
+# -- many seeds -----------------------------------------------------------------
+
+
+def explore(
+    path: str | Path,
+    seeds: range,
+    overrides: tuple[str, ...] = (),
+    swarm: bool = False,
+    workers: int = 1,
+    out_dir: str | Path | None = None,
+    on_result: Callable[[SeedOutcome], None] | None = None,
+) -> list[SeedOutcome]:
+    """Run every seed of ``seeds``; outcomes come back in seed order."""
+    return run_jobs(plan(path, seeds, overrides, swarm, out_dir), workers, on_result)
+
+
+def plan(
+    path: str | Path,
+    seeds: range,
+    overrides: tuple[str, ...] = (),
+    swarm: bool = False,
+    out_dir: str | Path | None = None,
+) -> list[Job]:
+    """One job per seed. The scenario is validated here, once (with the first
+    seed's swarm overrides), so a user error is one message, not one per seed."""
+    path = str(path)
+    original = load_raw(path)
+    raw = copy.deepcopy(original)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    if swarm:
+        for assignment in swarm_overrides(seeds[0], crashable(raw)):
+            apply_override(raw, assignment)
+    scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
+    out = str(out_dir or Path("results") / "explore" / scenario.name)
+    return [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
+
+
+def run_jobs(
+    jobs: list[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
+) -> list[SeedOutcome]:
+    outcomes = []
+    for outcome in _map(jobs, workers):
+        outcomes.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+    return outcomes
+
+
+def _map(jobs: list[Job], workers: int) -> Iterator[SeedOutcome]:
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(run_seed, jobs)
+        return
+    chunk = max(1, min(64, len(jobs) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(run_seed, jobs, chunksize=chunk)

@@ -1,0 +1,123 @@
+"""``explore``: many seeds, any worker count, exact reproduction of every failure."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import slow_scale
+from helpers_faults import SCENARIOS
+
+from paxossim.cli import main
+from paxossim.errors import UserError
+from paxossim.explore import explore, parse_seeds, swarm_overrides
+from paxossim.scenario import load_scenario
+
+BUNDLED = ["dueling_proposers", "acceptor_crash_recovery", "minority_partition",
+           "lossy_network", "clock_skew"]
+
+
+def test_parse_seeds() -> None:
+    assert parse_seeds("3..7") == range(3, 8)
+    assert parse_seeds("5") == range(5, 6)
+    for bad in ("7..3", "a..b", "1..", "-1..4"):
+        with pytest.raises(UserError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_bad_seeds_flag_exits_2() -> None:
+    result = CliRunner().invoke(main, ["explore", "dueling_proposers", "--seeds", "9..2"])
+    assert result.exit_code == 2 and "error: --seeds" in result.output
+
+
+def test_swarm_draws_are_per_seed_and_valid() -> None:
+    nodes = ["P1", "P2", "A1", "A2", "A3", "L1"]
+    assert swarm_overrides(5, nodes) == swarm_overrides(5, nodes)
+    drawn = {swarm_overrides(seed, nodes) for seed in range(1, 60)}
+    assert len(drawn) == 59
+    on = [sets for sets in drawn if "faults.random_crashes.enabled=true" in sets]
+    assert 10 < len(on) < 50, "each fault is on for about half the seeds"
+    for seed in range(1, 30):
+        load_scenario(SCENARIOS / "dueling_proposers.toml", swarm_overrides(seed, nodes))
+
+
+def test_results_do_not_depend_on_the_worker_count(tmp_path: Path) -> None:
+    args = (SCENARIOS / "dueling_proposers.toml", range(1, 41), ('variant="accept-below-promise"',))
+    one = explore(*args, swarm=True, workers=1, out_dir=tmp_path / "one")
+    two = explore(*args, swarm=True, workers=2, out_dir=tmp_path / "two")
+    assert [o.failed for o in one].count(True) > 0
+    strip = [(o.seed, o.overrides, o.safe, o.liveness, o.problem) for o in one]
+    assert strip == [(o.seed, o.overrides, o.safe, o.liveness, o.problem) for o in two]
+    for outcome in one:
+        if outcome.failed:
+            kept = Path(outcome.log_dir or "") / "events.jsonl"
+            twin = tmp_path / "two" / f"seed-{outcome.seed}" / "events.jsonl"
+            assert kept.read_bytes() == twin.read_bytes()
+
+
+def test_a_failing_seed_prints_a_command_that_reproduces_it(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, [
+        "explore", str(SCENARIOS / "acceptor_crash_recovery.toml"), "--seeds", "1..20",
+        "--swarm", "--variant", "ignore-accepted-values", "--out", str(tmp_path / "x"),
+    ])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    command = next(line for line in lines if "reproduce: " in line).split("reproduce: ", 1)[1]
+    log = Path(next(line for line in lines if "log: " in line).split("log: ", 1)[1])
+    argv = shlex.split(command)
+    assert argv[:2] == ["paxossim", "run"] and "--seed" in argv
+    rerun = runner.invoke(main, [*argv[1:], "--no-plots", "--out", str(tmp_path / "again")])
+    assert rerun.exit_code == 1, rerun.output
+    assert (tmp_path / "again" / "events.jsonl").read_bytes() == (
+        log / "events.jsonl").read_bytes()
+    assert "seeds passed" in lines[-1] and "failed" in lines[-1]
+
+
+def test_correct_paxos_explores_clean_and_exits_0(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["explore", "lossy_network", "--seeds", "1..50",
+                                       "--workers", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "50 of 50 seeds passed, 0 failed" in result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_correct_paxos_survives_1000_random_faulty_seeds(tmp_path: Path) -> None:
+    """The default suite's share of the proof: swarm faults over two fault models."""
+    failed = []
+    for name, seeds in (("acceptor_crash_recovery", range(1, 501)),
+                        ("minority_partition", range(501, 1001))):
+        outcomes = explore(SCENARIOS / f"{name}.toml", seeds, swarm=True, workers=2,
+                           out_dir=tmp_path / name)
+        failed += [(name, o.seed, o.problem) for o in outcomes if o.failed]
+    assert failed == []
+
+
+@pytest.mark.slow
+def test_correct_paxos_survives_20000_random_faulty_seeds(tmp_path: Path) -> None:
+    per_scenario = max(1, int(20_000 * slow_scale()) // len(BUNDLED))
+    failed = []
+    for index, name in enumerate(BUNDLED):
+        start = 10_000 + index * per_scenario
+        outcomes = explore(SCENARIOS / f"{name}.toml", range(start, start + per_scenario),
+                           swarm=name != "clock_skew", workers=2, out_dir=tmp_path / name)
+        failed += [(name, o.seed, o.problem) for o in outcomes if o.failed]
+    assert failed == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--variant", "nope"], "variant: must be one of correct"),
+        (["--set", "faults.random_crashes.max_down=99"],
+         "faults.random_crashes.max_down: is 99 but only 8 node(s) can crash"),
+        (["--set", "network.duplicate=2"], "network.duplicate: is a probability"),
+    ],
+)
+def test_bad_explore_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["explore", "dueling_proposers", "--seeds", "1..3", *args])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and message in result.output
+    assert result.output.count("\n") == 1
