@@ -12,6 +12,7 @@ from fakes import FakeContext
 from helpers_faults import SCENARIOS, raw_scenario, scenario
 
 from paxossim.cli import main
+from paxossim.protocols.backoff import Backoff
 from paxossim.protocols.paxos import (
     ClientRequest,
     Cluster,
@@ -381,7 +382,7 @@ def proposer(options: PaxosOptions, clock: float = 0.0) -> tuple[PaxosNode, Fake
 
 
 def test_backoff_on_timeout_waits_a_jittered_growing_delay_before_the_next_ballot() -> None:
-    options = PaxosOptions(backoff_on_timeout=True, backoff_base=10.0, backoff_jitter=0.5,
+    options = PaxosOptions(backoff_on_timeout=True, backoff=Backoff(base=10.0, jitter=0.5),
                            retry_timeout=100.0)
     node, ctx = proposer(options)
     node.on_message("client", ClientRequest("v"))
@@ -412,7 +413,7 @@ def test_clock_ballots_take_the_clock_but_never_go_back() -> None:
 
 
 def test_a_renewed_request_gives_a_fresh_attempt_budget() -> None:
-    node, ctx = proposer(PaxosOptions(max_attempts=2))
+    node, ctx = proposer(PaxosOptions(max_attempts=2, backoff_on_timeout=False))
     node.on_message("client", ClientRequest("v"))
     node.on_timer("retry")
     node.on_timer("retry")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fakes import FakeContext
 
+from paxossim.protocols.backoff import Backoff
 from paxossim.protocols.paxos import (
     Accept,
     Accepted,
@@ -146,7 +147,7 @@ def test_proposer_ignores_promises_for_another_ballot() -> None:
 
 
 def test_nack_backs_off_then_retries_above_the_promised_ballot() -> None:
-    options = PaxosOptions(backoff_base=10.0, backoff_jitter=0.5)
+    options = PaxosOptions(backoff=Backoff(base=10.0, jitter=0.5))
     node, ctx = make(("proposer",), node_id="P2", options=options)
     node.on_message("client", ClientRequest("v", 966))
     ctx.take()
@@ -158,24 +159,40 @@ def test_nack_backs_off_then_retries_above_the_promised_ballot() -> None:
 
 
 def test_backoff_grows_exponentially_and_is_capped() -> None:
-    options = PaxosOptions(backoff_base=10, backoff_multiplier=2, backoff_max=50, backoff_jitter=0)
-    assert [options.backoff(k, 0.3) for k in (1, 2, 3, 4, 5)] == [10, 20, 40, 50, 50]
+    backoff = Backoff(base=10, multiplier=2, max=50, jitter=0)
+    assert [backoff.delay(k, 0.3) for k in (1, 2, 3, 4, 5)] == [10, 20, 40, 50, 50]
 
 
-def test_proposer_times_out_and_retries_with_a_higher_ballot() -> None:
+def test_backoff_jitter_spreads_the_delay_evenly_around_it() -> None:
+    backoff = Backoff(base=10, jitter=0.5)
+    assert [backoff.delay(1, u) for u in (0.0, 0.5, 1.0)] == [5.0, 10.0, 15.0]
+
+
+def test_proposer_times_out_backs_off_then_retries_with_a_higher_ballot() -> None:
     node, ctx = make(("proposer",), node_id="P1")
+    node.on_message("client", ClientRequest("v"))
+    ctx.take()
+    node.on_timer("retry")  # the ballot timed out: wait a backoff first
+    assert ctx.take() == []
+    assert "timeout" in ctx.kinds()
+    node.on_timer("retry")
+    assert ctx.take()[0][1] == Prepare((2, "P1"))
+
+
+def test_without_backoff_on_timeout_the_retry_is_immediate() -> None:
+    options = PaxosOptions(backoff_on_timeout=False)
+    node, ctx = make(("proposer",), node_id="P1", options=options)
     node.on_message("client", ClientRequest("v"))
     ctx.take()
     node.on_timer("retry")
     assert ctx.take()[0][1] == Prepare((2, "P1"))
-    assert "timeout" in ctx.kinds()
 
 
 def test_proposer_gives_up_after_max_attempts() -> None:
     node, ctx = make(("proposer",), node_id="P1", options=PaxosOptions(max_attempts=2))
     node.on_message("client", ClientRequest("v"))
-    node.on_timer("retry")
-    node.on_timer("retry")
+    for _ in range(3):  # timeout, backoff over, timeout of the last attempt
+        node.on_timer("retry")
     assert ctx.kinds().count("propose") == 2
     assert ctx.kinds()[-1] == "gave_up"
 

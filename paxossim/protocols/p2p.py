@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from paxossim.protocols.backoff import Backoff, backoff_to_dict, parse_backoff
 from paxossim.protocols.base import Context, Message, Node, ProtocolFamily
 from paxossim.protocols.replicated import (
     NOOP,
@@ -111,19 +112,11 @@ class P2POptions:
     attempt_timeout: float = 100.0
     timeout_jitter: float = 50.0
     """Width of the randomized part of the attempt timeout (0: fixed timeouts)."""
-    backoff_base: float = 20.0
-    backoff_multiplier: float = 2.0
-    backoff_max: float = 500.0
-    backoff_jitter: float = 0.5
-    """As in Basic Paxos: backoff k is min(max, base * multiplier**(k-1)) scaled
-    by a uniform factor in [1 - jitter, 1 + jitter]."""
+    backoff: Backoff = field(default_factory=lambda: Backoff(max=500.0))
+    """The randomized wait after losing a slot's ballot."""
     gap_timeout: float = 100.0
     """How long a replica waits before it fills a gap in its log with a no-op."""
     clients: ClientOptions = field(default_factory=ClientOptions)
-
-    def backoff(self, attempt: int, uniform: float) -> float:
-        delay = min(self.backoff_max, self.backoff_base * self.backoff_multiplier ** (attempt - 1))
-        return delay * (1.0 - self.backoff_jitter + 2.0 * self.backoff_jitter * uniform)
 
 
 @dataclass(frozen=True)
@@ -272,7 +265,7 @@ class Peer(Node):
             return
         self.preemptions += 1
         self.phase = "backoff"
-        delay = self.options.backoff(self.preemptions, self.ctx.rng.random())
+        delay = self.options.backoff.delay(self.preemptions, self.ctx.rng.random())
         self.ctx.emit("preempted", instance=self.slot, ballot=self.ballot, by=msg.promised,
                       backoff=delay)
         self.ctx.set_timer("attempt", delay)
@@ -352,7 +345,7 @@ class Peer(Node):
             else:
                 self.preemptions += 1
                 self.phase = "backoff"
-                delay = self.options.backoff(self.preemptions, self.ctx.rng.random())
+                delay = self.options.backoff.delay(self.preemptions, self.ctx.rng.random())
                 self.ctx.set_timer("attempt", delay)
         self.check_gap()
 
@@ -410,12 +403,7 @@ class P2PFamily(ProtocolFamily):
             attempt_timeout=table.number(
                 "attempt_timeout", defaults.attempt_timeout, positive=True),
             timeout_jitter=table.number("timeout_jitter", defaults.timeout_jitter, minimum=0),
-            backoff_base=table.number("backoff_base", defaults.backoff_base, minimum=0),
-            backoff_multiplier=table.number(
-                "backoff_multiplier", defaults.backoff_multiplier, minimum=1),
-            backoff_max=table.number("backoff_max", defaults.backoff_max, minimum=0),
-            backoff_jitter=table.number(
-                "backoff_jitter", defaults.backoff_jitter, minimum=0, maximum=1),
+            backoff=parse_backoff(table, defaults.backoff),
             gap_timeout=table.number("gap_timeout", defaults.gap_timeout, positive=True),
             clients=parse_client_options(table),
         )
@@ -424,12 +412,8 @@ class P2PFamily(ProtocolFamily):
         return {
             "attempt_timeout": options.attempt_timeout,
             "timeout_jitter": options.timeout_jitter,
-            "backoff_base": options.backoff_base,
-            "backoff_multiplier": options.backoff_multiplier,
-            "backoff_max": options.backoff_max,
-            "backoff_jitter": options.backoff_jitter,
             "gap_timeout": options.gap_timeout,
-        } | client_options_to_dict(options.clients)
+        } | backoff_to_dict(options.backoff) | client_options_to_dict(options.clients)
 
     def make_node(self, node_id: str, scenario: Any, ctx: Context) -> Node:
         if "client" in scenario.nodes[node_id]:

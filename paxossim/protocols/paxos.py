@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from paxossim.protocols.backoff import Backoff, backoff_to_dict, parse_backoff
 from paxossim.protocols.base import Context, Message, Node, ProtocolFamily
 from paxossim.schema import Table
 
@@ -95,24 +96,15 @@ class PaxosOptions:
     """How long a proposer waits for a quorum before it tries a higher ballot."""
     max_attempts: int = 10
     """Ballots a proposer tries for one request before it gives up."""
-    backoff_base: float = 20.0
-    backoff_multiplier: float = 2.0
-    backoff_max: float = 1000.0
-    backoff_jitter: float = 0.5
-    """Backoff k is min(max, base * multiplier**(k-1)) scaled by a uniform
-    factor in [1 - jitter, 1 + jitter]; jitter 0 gives fixed backoffs."""
-    backoff_on_timeout: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    """The randomized wait after a nack (and, with ``backoff_on_timeout``, a timeout)."""
+    backoff_on_timeout: bool = True
     """Also back off (as after a nack) before retrying a ballot that timed out,
-    so that proposers whose attempts time out together drift apart. Off by
-    default: the post's scenario retries at once."""
+    so that proposers whose attempts time out together drift apart."""
     ballot_source: str = "counter"
     """``counter``: ballot numbers count up from 1. ``clock``: a proposer takes
     its ballot number from its own clock reading (as the post does), so a
     proposer whose clock runs behind is refused like a late message."""
-
-    def backoff(self, attempt: int, uniform: float) -> float:
-        delay = min(self.backoff_max, self.backoff_base * self.backoff_multiplier ** (attempt - 1))
-        return delay * (1.0 - self.backoff_jitter + 2.0 * self.backoff_jitter * uniform)
 
 
 def majority(count: int) -> int:
@@ -295,7 +287,7 @@ class Proposer:
             self.give_up()
             return
         self.phase = "backoff"
-        delay = self.cluster.options.backoff(self.attempt, self.ctx.rng.random())
+        delay = self.cluster.options.backoff.delay(self.attempt, self.ctx.rng.random())
         self.ctx.emit("preempted", ballot=self.ballot, by=msg.promised, backoff=delay)
         self.ctx.set_timer("retry", delay)
 
@@ -309,7 +301,7 @@ class Proposer:
         if self.phase in ("prepare", "accept"):
             options = self.cluster.options
             if options.backoff_on_timeout and self.attempt < options.max_attempts:
-                delay = options.backoff(self.attempt, self.ctx.rng.random())
+                delay = options.backoff.delay(self.attempt, self.ctx.rng.random())
                 self.ctx.emit("timeout", ballot=self.ballot, phase=self.phase, backoff=delay)
                 self.phase = "backoff"
                 self.ctx.set_timer("retry", delay)
@@ -403,14 +395,7 @@ class PaxosFamily(ProtocolFamily):
         options = PaxosOptions(
             retry_timeout=table.number("retry_timeout", defaults.retry_timeout, positive=True),
             max_attempts=table.integer("max_attempts", defaults.max_attempts, minimum=1),
-            backoff_base=table.number("backoff_base", defaults.backoff_base, minimum=0),
-            backoff_multiplier=table.number(
-                "backoff_multiplier", defaults.backoff_multiplier, minimum=1
-            ),
-            backoff_max=table.number("backoff_max", defaults.backoff_max, minimum=0),
-            backoff_jitter=table.number(
-                "backoff_jitter", defaults.backoff_jitter, minimum=0, maximum=1
-            ),
+            backoff=parse_backoff(table, defaults.backoff),
             backoff_on_timeout=table.boolean(
                 "backoff_on_timeout", defaults.backoff_on_timeout
             ),
@@ -426,13 +411,9 @@ class PaxosFamily(ProtocolFamily):
         return {
             "retry_timeout": options.retry_timeout,
             "max_attempts": options.max_attempts,
-            "backoff_base": options.backoff_base,
-            "backoff_multiplier": options.backoff_multiplier,
-            "backoff_max": options.backoff_max,
-            "backoff_jitter": options.backoff_jitter,
             "backoff_on_timeout": options.backoff_on_timeout,
             "ballot_source": options.ballot_source,
-        }
+        } | backoff_to_dict(options.backoff)
 
     def make_node(self, node_id: str, scenario: Any, ctx: Context) -> PaxosNode:
         return PaxosNode(ctx, scenario.nodes[node_id], self.cluster(scenario))
