@@ -80,12 +80,32 @@ def _fmt(value: float | int | None) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
+REPLOG_MEANS = ("commands_committed", "commit_p50", "commit_p99", "throughput_per_s",
+                "messages_per_command")
+"""Replicated-log columns of results.csv averaged per point (empty for single decree)."""
+
+
+def replog_means(ok: list[list[str]], col: dict[str, int]) -> list[str]:
+    """Means of the replicated-log columns; empty cells for tables without them
+    (single-decree runs, or tables written before the columns existed)."""
+    if "linearizable" not in col:
+        return [""] * (len(REPLOG_MEANS) + 1)
+    cells = []
+    for name in REPLOG_MEANS:
+        values = [v for r in ok if (v := _number(r[col[name]])) is not None]
+        cells.append(_fmt(float(np.mean(values)) if values else None))
+    checked = [r[col["linearizable"]] for r in ok if r[col["linearizable"]]]
+    cells.append(str(checked.count("false")) if checked else "")
+    return cells
+
+
 def aggregate_header(axes: list[str]) -> list[str]:
     columns = ["point", *axes, "runs", "errors", "decided", "decision_rate",
                "decision_rate_lo", "decision_rate_hi"]
     for name in STATISTICS:
         columns += [f"latency_{name}", f"latency_{name}_lo", f"latency_{name}_hi"]
-    return [*columns, "messages_per_decision", "safety_violations"]
+    return [*columns, "messages_per_decision", "safety_violations",
+            *(f"{name}_mean" for name in REPLOG_MEANS), "not_linearizable"]
 
 
 def aggregate_table(
@@ -125,5 +145,6 @@ def aggregate_table(
             cells += [_fmt(float(estimates[index])), _fmt(float(intervals[index, 0])),
                       _fmt(float(intervals[index, 1]))]
         cells += [_fmt(sent / len(decided) if decided else None), str(unsafe)]
+        cells += replog_means(ok, col)
         out.append(cells)
     return aggregate_header(axes), out

@@ -76,6 +76,12 @@ MESSAGE_COLUMNS = (
     "sent", "delivered", "dropped", "duplicated", "attempts", "retries", "crashes",
     "safe", "violations", "liveness",
 )
+REPLOG_COLUMNS = (
+    "commands_committed", "commit_p50", "commit_p99", "throughput_per_s",
+    "messages_per_command", "elections", "time_without_leader", "linearizable",
+)
+"""Replicated-log figures (multipaxos, p2p); empty for single-decree runs. Every
+sweep has them, so that one grid may cross protocols (leader vs peer-to-peer)."""
 
 
 # -- the spec ------------------------------------------------------------------
@@ -311,7 +317,8 @@ class Outcome:
 
 
 def measure_columns(learners: list[str]) -> list[str]:
-    return ["error", *RUN_COLUMNS, *(f"learn_latency_{n}" for n in learners), *MESSAGE_COLUMNS]
+    return ["error", *RUN_COLUMNS, *(f"learn_latency_{n}" for n in learners), *MESSAGE_COLUMNS,
+            *REPLOG_COLUMNS]
 
 
 def cell(value: Any) -> str:
@@ -347,7 +354,18 @@ def summary_cells(summary: dict[str, Any], learners: list[str]) -> list[str]:
         messages["sent"], messages["delivered"], messages["dropped"], messages["duplicated"],
         summary["attempts"], summary["retries"], summary["crashes"], safety["ok"],
         len(safety["violations"]),
-    )] + [liveness_cell(summary.get("liveness"))]
+    )] + [liveness_cell(summary.get("liveness"))] + replog_cells(summary.get("replicated_log"))
+
+
+def replog_cells(figures: dict[str, Any] | None) -> list[str]:
+    if not figures:
+        return [""] * len(REPLOG_COLUMNS)
+    latency = figures["commit_latency"] or {}  # None when no command was answered
+    return [cell(v) for v in (
+        figures["commands_committed"], latency.get("p50"), latency.get("p99"),
+        figures["throughput_per_s"], figures["messages_per_command"], figures["elections"],
+        figures["time_without_leader"], figures["linearizability"]["verdict"] == "ok",
+    )]
 
 
 def error_cells(error: BaseException, learners: list[str]) -> list[str]:

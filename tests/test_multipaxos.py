@@ -11,6 +11,7 @@ from replog_support import of_kind, raw_scenario, run_named, run_raw
 
 from paxossim.protocols.multipaxos import (
     Accept,
+    Accepted,
     Cluster,
     Decisions,
     HeartbeatAck,
@@ -22,7 +23,7 @@ from paxossim.protocols.multipaxos import (
     Promise,
     Replica,
 )
-from paxossim.protocols.replicated import NOOP, KVStore
+from paxossim.protocols.replicated import NOOP, KVStore, Submit
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
 SLOW_SCALE = slow_scale()
@@ -92,6 +93,34 @@ def test_new_leader_recovers_highest_ballot_values_and_fills_gaps_with_noops() -
     # was never accepted anywhere (a no-op); slot 3 keeps its value.
     assert accepts == {0: "B", 2: NOOP, 3: "C"}
     assert node.decided[1] == "D"
+
+
+def test_leader_resends_an_accept_whose_votes_were_lost() -> None:
+    node, ctx = replica("r1")
+    elect(node, ctx)
+    ballot = node.ballot
+    for peer in ("r1", "r2", "r3"):
+        node.on_message(peer, Promise(ballot, (), ()))
+    node.on_message("c1", Submit("c1#1|put|k0|x"))
+    sent = [(dst, msg) for dst, msg in ctx.take() if isinstance(msg, Accept)]
+    assert {dst for dst, _ in sent} == {"r1", "r2", "r3", "r4", "r5"}
+    node.on_message("r1", Accepted(ballot, 0, 0))  # the other votes are lost
+    ctx.now += node.options.heartbeat_interval
+    node.on_timer("heartbeat")
+    resent = [dst for dst, msg in ctx.take() if isinstance(msg, Accept)]
+    assert resent == ["r2", "r3", "r4", "r5"]
+
+
+def test_a_lossy_network_does_not_stall_the_log() -> None:
+    # Seed 120433356410082 once lost every vote for slot 0 but the leader's own:
+    # slot 0 never got decided and every later command waited behind it.
+    for seed in (120433356410082, 1, 2, 3):
+        figures = run_named("replicated_cluster", seed,
+                            top={"network": {"loss": 0.1, "latency": {
+                                "model": "exponential", "mean": 10.0, "min": 2.0}}}
+                            ).summary["replicated_log"]
+        assert figures["commands_invoked"] >= 50, seed
+        assert figures["commands_answered"] >= 0.9 * figures["commands_invoked"], seed
 
 
 def test_leader_sends_a_lagging_replica_the_decisions_it_misses() -> None:

@@ -334,3 +334,30 @@ def test_a_plain_resume_goes_on_with_the_seeds_per_point_the_sweep_started_with(
     more = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--resume",
                                 "--seeds-per-point", "3"])
     assert more.exit_code == 2
+
+
+def test_a_grid_over_protocols_fills_the_replicated_log_columns(tmp_path: Path) -> None:
+    spec_path = tmp_path / "protocols.toml"
+    spec_path.write_text(f"""
+name = "protocols"
+scenario = "{SCENARIOS / 'replicated_cluster.toml'}"
+seed = 3
+seeds_per_point = 2
+[grid]
+protocol = ["multipaxos", "p2p"]
+horizon = [1500.0]
+""")
+    run_sweep(load_spec(spec_path), tmp_path / "out", workers=1)
+    rows = table(tmp_path / "out")
+    assert [r["protocol"] for r in rows] == ["multipaxos"] * 2 + ["p2p"] * 2
+    for row in rows:
+        assert row["error"] == ""
+        assert int(row["commands_committed"]) > 0
+        assert 0 < float(row["commit_p50"]) <= float(row["commit_p99"])
+        assert row["linearizable"] == "true"
+    summary = table(tmp_path / "out", SUMMARY)
+    for point, protocol in enumerate(("multipaxos", "p2p")):
+        mine = [float(r["messages_per_command"]) for r in rows if r["protocol"] == protocol]
+        assert float(summary[point]["messages_per_command_mean"]) == pytest.approx(
+            sum(mine) / len(mine))
+        assert summary[point]["not_linearizable"] == "0"

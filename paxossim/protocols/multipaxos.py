@@ -33,7 +33,7 @@ stale reads, which the linearizability check must catch.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -213,6 +213,8 @@ class Replica(Node):
         # Leader state (reset on each election).
         self.next_slot = 0
         self.proposals: dict[int, str] = {}
+        self.proposed_at: dict[int, float] = {}
+        """When each undecided slot's accept was last sent (see resend_stalled)."""
         self.votes: dict[int, set[str]] = {}
         self.queue: deque[str] = deque()
         self.in_flight: set[str] = set()
@@ -341,7 +343,7 @@ class Replica(Node):
                 if slot not in best or ballot > best[slot][0]:
                     best[slot] = (ballot, value)
                 top = max(top, slot)
-        self.proposals, self.votes = {}, {}
+        self.proposals, self.votes, self.proposed_at = {}, {}, {}
         self.catchup_sent = {}
         self.last_ack = dict.fromkeys(self.promises, self.ctx.now)
         self.last_sent = {}
@@ -389,11 +391,29 @@ class Replica(Node):
         assert self.ballot is not None
         self.proposals[slot] = value
         self.votes[slot] = set()
-        accept = Accept(self.ballot, slot, value, self.first_undecided)
+        self.send_accept(slot, self.cluster.replicas)
+
+    def send_accept(self, slot: int, replicas: Iterable[str]) -> None:
+        assert self.ballot is not None
+        accept = Accept(self.ballot, slot, self.proposals[slot], self.first_undecided)
         now = self.ctx.now
-        for replica in self.cluster.replicas:
+        self.proposed_at[slot] = now
+        for replica in replicas:
             self.last_sent[replica] = now
             self.ctx.send(replica, accept)
+
+    def resend_stalled(self) -> None:
+        """Resend each undecided slot's accept to the replicas that have not voted.
+
+        An accept or its answer may be lost; without this a slot whose votes
+        were lost stays undecided for good, and every later slot waits behind
+        it (replicas apply in slot order). Once per heartbeat interval at most.
+        """
+        now = self.ctx.now
+        for slot in list(self.proposals):
+            if now - self.proposed_at[slot] >= self.options.heartbeat_interval:
+                voters = self.votes[slot]
+                self.send_accept(slot, [r for r in self.cluster.replicas if r not in voters])
 
     def pump(self) -> None:
         window = self.options.window
@@ -440,7 +460,7 @@ class Replica(Node):
         voters.add(src)
         if len(voters) >= self.cluster.quorum:
             value = self.proposals.pop(msg.slot)
-            del self.votes[msg.slot]
+            del self.votes[msg.slot], self.proposed_at[msg.slot]
             self.learn(msg.slot, value)
             self.pump()
 
@@ -455,6 +475,7 @@ class Replica(Node):
             if heard < self.cluster.quorum:
                 self.step_down("lost quorum")
                 return
+        self.resend_stalled()
         beat = Heartbeat(self.ballot, self.first_undecided)
         for replica in self.cluster.replicas:
             # An accept sent within the interval already told it we lead.
