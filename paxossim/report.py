@@ -66,6 +66,17 @@ def describe(event: dict[str, Any], fmt: str) -> str | None:
         case "respond":
             return f"client {node} gets the answer to {event['id']}: " \
                 f"{value_label(event['result'])}"
+        case "healed":
+            return "faults end: partitions heal, crashed nodes restart (the healed phase)"
+        case "client_retry" if "to" in event:
+            return f"client {node} re-sends {event['id']} to {event['to']}"
+        case "client_retry":
+            return f"a client re-sends its request to {node}"
+        case "request_renewed":
+            return f"{node} takes up {value_label(event['value'])} again with fresh attempts"
+        case "request_lost":
+            return f"{node} is down: the client's request for {value_label(event['value'])} " \
+                "is lost"
         case "partition" | "heal":
             groups = " | ".join(",".join(g) for g in event["groups"])
             return f"network {'partitioned' if kind == 'partition' else 'healed'}: {groups}"
