@@ -423,6 +423,17 @@ def _parse_network(
     return NetworkSpec(default=default, links=links, delays=tuple(delays))
 
 
+def _end_after(item: Table, key: str, start: float, what: str, of: str) -> float | None:
+    """An optional end time (a recovery, a heal) that must come after its start."""
+    end = item.raw(key, None)
+    if end is None:
+        return None
+    end = check_number(end, item.where(key), minimum=0)
+    if end <= start:
+        item.fail(f"{what} at {end} must come after {of} at {start}", key)
+    return end
+
+
 def _parse_faults(
     table: Table, nodes: dict[str, tuple[str, ...]], horizon: float
 ) -> FaultSpec:
@@ -430,22 +441,14 @@ def _parse_faults(
     for item in table.tables("crashes"):
         node = _node(item, "node", nodes)
         at = item.number("at", minimum=0)
-        recover = item.raw("recover", None)
-        if recover is not None:
-            recover = check_number(recover, item.where("recover"), minimum=0)
-            if recover <= at:
-                item.fail(f"recovery at {recover} must come after the crash at {at}", "recover")
+        recover = _end_after(item, "recover", at, "recovery", "the crash")
         item.finish()
         crashes.append(Crash(node=node, at=at, recover=recover))
     _check_crash_overlap(crashes, table)
     partitions = []
     for item in table.tables("partitions"):
         at = item.number("at", minimum=0)
-        heal = item.raw("heal", None)
-        if heal is not None:
-            heal = check_number(heal, item.where("heal"), minimum=0)
-            if heal <= at:
-                item.fail(f"heal at {heal} must come after the partition at {at}", "heal")
+        heal = _end_after(item, "heal", at, "heal", "the partition")
         groups_raw = item.raw("groups")
         if (
             not isinstance(groups_raw, list)
