@@ -85,3 +85,25 @@ def test_a_categorical_sweep_with_an_undecided_point_draws(tmp_path: Path) -> No
     charts = tmp_path / "out" / "charts"
     assert "quorum-one-short (none decided)" in (charts / "latency_cdf.svg").read_text()
     assert "quorum-one-short" in (charts / "latency_quantiles.svg").read_text()
+
+
+def test_a_replicated_log_sweep_draws_per_command_figures(tmp_path: Path) -> None:
+    spec_path = tmp_path / "protocols.toml"
+    spec_path.write_text(f"""
+name = "protocols"
+scenario = "{SCENARIOS / 'replicated_cluster.toml'}"
+seed = 3
+seeds_per_point = 1
+[grid]
+protocol = ["multipaxos", "p2p"]
+"network.loss" = [0.0, 0.1]
+horizon = [1000.0]
+""")
+    run_sweep(load_spec(spec_path), tmp_path / "out", finish=write_charts)
+    charts = tmp_path / "out" / "charts"
+    assert sorted(p.name for p in charts.iterdir()) == ["replicated_log.png",
+                                                        "replicated_log.svg"]
+    svg = (charts / "replicated_log.svg").read_text()
+    for text in ("commit latency p99 (ms)", "messages per committed command", "multipaxos",
+                 "p2p"):
+        assert text in svg

@@ -7,6 +7,8 @@
   value of the other parameters, with the 95% bootstrap interval as a band.
 - ``decision_rate_heatmap``: the decision rate over two parameters.
 - ``messages_per_decision``: messages sent per decision against the x parameter.
+- ``replicated_log`` (instead of the four above, for multipaxos / p2p sweeps):
+  commit latency p50 and p99, throughput and messages per command against x.
 
 Every figure carries the time unit on its axes, names the parameters in its
 legends, and has a footer naming the sweep, its seed and runs per point.
@@ -274,9 +276,39 @@ def decision_rate_heatmap(tables: SweepTables, pair: Sequence[str]) -> list[Path
     return _finish(figure, tables, "decision_rate_heatmap")
 
 
+REPLOG_PANELS = (
+    ("commit_p50_mean", "commit latency p50 ({unit})", "Commit latency, median"),
+    ("commit_p99_mean", "commit latency p99 ({unit})", "Commit latency, 99th percentile"),
+    ("throughput_per_s_mean", "commands answered per second", "Throughput"),
+    ("messages_per_command_mean", "messages per committed command", "Cost"),
+)
+
+
+def is_replicated_log(tables: SweepTables) -> bool:
+    """A sweep of multipaxos / p2p runs: its figures are per command, not per decision."""
+    return any(r.get("commands_committed_mean") for r in tables.summary)
+
+
+def replicated_log_figures(tables: SweepTables) -> list[Path]:
+    """Commit latency, throughput and messages per command against the x parameter
+    (per-point means over the runs), one line per value of the other parameters."""
+    figure, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for ax, (column, label, title) in zip(axes.flat, REPLOG_PANELS, strict=True):
+        _band_plot(ax, tables, column, log=False)
+        ax.set_ylabel(label.format(unit=tables.unit))
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(bottom=0)
+    if tables.others:
+        axes[0, 0].legend(title=tables.legend_title(), fontsize=8, title_fontsize=8)
+    figure.suptitle(f"Replicated log against {tables.x} (means over each point's runs)")
+    return _finish(figure, tables, "replicated_log")
+
+
 def write_charts(directory: Path) -> list[Path]:
     """Draw every chart that the sweep's grid allows into ``directory/charts``."""
     tables = SweepTables(Path(directory))
+    if is_replicated_log(tables):
+        return replicated_log_figures(tables)
     written = latency_cdf(tables) + latency_quantiles(tables) + messages_per_decision(tables)
     pair = tables.manifest["charts"].get("heatmap")
     if not pair and len(tables.axes) >= 2:
