@@ -24,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from paxossim.sweep import RESULTS, TIMINGS, load_spec, run_sweep
+from paxossim.sweep import run_sweep
+from paxossim.sweep_spec import load_spec
+from paxossim.sweep_table import RESULTS, TIMINGS
 
 SPEC = Path(__file__).resolve().parent.parent / "scenarios" / "sweep_loss.toml"
 

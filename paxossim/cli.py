@@ -220,15 +220,16 @@ def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
     into the results folder. Ctrl-C keeps every finished run; --resume goes on.
     """
     from paxossim import sweep as sweeps
+    from paxossim import sweep_spec, sweep_table
 
-    loaded = sweeps.load_spec(spec, seeds_per_point)
+    loaded = sweep_spec.load_spec(spec, seeds_per_point)
     target = out_dir or sweeps.default_out_dir(loaded)
     if resume and seeds_per_point is None:
-        previous = sweeps.resumed_seeds_per_point(target)
+        previous = sweep_table.resumed_seeds_per_point(target)
         if previous is not None and previous != loaded.seeds_per_point:
-            loaded = sweeps.load_spec(spec, previous)
+            loaded = sweep_spec.load_spec(spec, previous)
     if show_run is not None:
-        click.echo(sweeps.show_run(loaded, show_run))
+        click.echo(sweep_spec.show_run(loaded, show_run))
         return
     finish = None
     if not no_charts:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from sweep_helpers import write_spec
 
-from paxossim.sweep import RESULTS, SUMMARY, load_spec, run_sweep
+from paxossim.sweep import run_sweep
+from paxossim.sweep_spec import load_spec
+from paxossim.sweep_table import RESULTS, SUMMARY
 
 distributed = pytest.importorskip("distributed")
 

@@ -17,17 +17,9 @@ from sweep_helpers import SCENARIOS, TINY_SPEC, write_spec
 from paxossim import runs
 from paxossim.cli import main
 from paxossim.errors import UserError
-from paxossim.sweep import (
-    JOURNAL,
-    RESULTS,
-    SUMMARY,
-    SweepInterrupted,
-    load_spec,
-    read_journal,
-    run_seed,
-    run_sweep,
-    show_run,
-)
+from paxossim.sweep import SweepInterrupted, run_sweep
+from paxossim.sweep_spec import load_spec, run_seed, show_run
+from paxossim.sweep_table import JOURNAL, RESULTS, SUMMARY, read_journal
 
 
 def table(folder: Path, name: str = RESULTS) -> list[dict[str, str]]:
