@@ -112,8 +112,13 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
 
 def liveness_line(liveness: dict[str, Any], unit: str) -> str:
     if liveness["verdict"] == "ok":
-        return (f"liveness: OK (chosen {liveness['took']:g} {unit} after the heal at "
-                f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g})")
+        if liveness["chosen_at"] < liveness["heal_at"]:
+            when = (f"chosen at t={liveness['chosen_at']:g} {unit}, in the faulty phase, "
+                    f"before the heal at t={liveness['heal_at']:g}")
+        else:
+            when = (f"chosen {liveness['took']:g} {unit} after the heal at "
+                    f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g}")
+        return f"liveness: OK ({when})"
     return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
             f"healed at t={liveness['heal_at']:g})")
 

@@ -219,3 +219,17 @@ def test_corrupt_logs_are_named_by_line(post_scenario: Path, tmp_path: Path, man
         assert code == 2, err
         assert err.startswith(f"error: {log}") and message in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_liveness_line_says_which_phase_the_value_was_chosen_in() -> None:
+    from paxossim.cli import liveness_line
+
+    verdict = {"verdict": "ok", "heal_at": 500.0, "required_by": 2500.0}
+    early = liveness_line(verdict | {"chosen_at": 73.5, "took": 0.0}, "ms")
+    assert early == "liveness: OK (chosen at t=73.5 ms, in the faulty phase, before the heal " \
+        "at t=500)"
+    late = liveness_line(verdict | {"chosen_at": 530.0, "took": 30.0}, "ms")
+    assert late == "liveness: OK (chosen 30 ms after the heal at t=500, required by t=2500)"
+    failed = liveness_line({"verdict": "failed", "heal_at": 500.0, "required_by": 2500.0,
+                            "chosen_at": None, "took": None}, "ms")
+    assert failed.startswith("liveness: FAILED (nothing chosen by t=2500 ms")
