@@ -70,8 +70,8 @@ class Network:
             return None, [now]
         if self.partitions and self.blocked(src, dst):
             return "partition", []
-        link = self.link(src, dst)
-        scripted = self.scripted_latency(src, dst, kind)
+        link = self.links.get((src, dst)) or self.link(src, dst)
+        scripted = self.scripted_latency(src, dst, kind) if self._scripted else None
         if link.loss is not None and link.loss.random() < link.spec.loss:
             return "loss", []
         times = [now + (scripted if scripted is not None else link.latency())]

@@ -17,7 +17,7 @@ safety checker must catch every one of them (tests and ``explore`` prove it).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -346,31 +346,33 @@ class PaxosNode(Node):
         self.proposer = Proposer(ctx, cluster) if "proposer" in roles else None
         self.acceptor = Acceptor(ctx, cluster) if "acceptor" in roles else None
         self.learner = Learner(ctx, cluster) if "learner" in roles else None
+        # Which roles take which message, decided once: a node gets every
+        # message type, and only the roles it holds should see it.
+        handlers: dict[type[Message], list[Callable[[str, Any], None]]] = {}
+
+        def route(kind: type[Message], handler: Callable[[str, Any], None]) -> None:
+            handlers.setdefault(kind, []).append(handler)
+
+        if self.proposer:
+            proposer = self.proposer
+            route(ClientRequest, lambda _src, msg: proposer.on_request(msg))
+            route(Promise, proposer.on_promise)
+            route(Accepted, proposer.on_accepted)
+            route(Nack, proposer.on_nack)
+        if self.acceptor:
+            route(Prepare, self.acceptor.on_prepare)
+            route(Accept, self.acceptor.on_accept)
+        if self.learner:
+            route(Accepted, self.learner.on_accepted)
+        self.handlers = handlers
 
     def on_start(self) -> None:
         if self.proposer:
             self.proposer.on_start()
 
     def on_message(self, src: str, msg: Message) -> None:
-        if isinstance(msg, Accepted):
-            if self.proposer:
-                self.proposer.on_accepted(src, msg)
-            if self.learner:
-                self.learner.on_accepted(src, msg)
-        elif isinstance(msg, Promise):
-            if self.proposer:
-                self.proposer.on_promise(src, msg)
-        elif isinstance(msg, Prepare):
-            if self.acceptor:
-                self.acceptor.on_prepare(src, msg)
-        elif isinstance(msg, Accept):
-            if self.acceptor:
-                self.acceptor.on_accept(src, msg)
-        elif isinstance(msg, Nack):
-            if self.proposer:
-                self.proposer.on_nack(src, msg)
-        elif isinstance(msg, ClientRequest) and self.proposer:
-            self.proposer.on_request(msg)
+        for handler in self.handlers.get(type(msg), ()):
+            handler(src, msg)
 
     def on_timer(self, name: str) -> None:
         if self.proposer:
