@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from sweep_helpers import SCENARIOS, write_spec
+from sweep_helpers import SCENARIOS, write_protocols_spec, write_spec
 
 from paxossim.cli import main
 from paxossim.plots.charts import write_charts
@@ -89,17 +89,8 @@ def test_a_categorical_sweep_with_an_undecided_point_draws(tmp_path: Path) -> No
 
 
 def test_a_replicated_log_sweep_draws_per_command_figures(tmp_path: Path) -> None:
-    spec_path = tmp_path / "protocols.toml"
-    spec_path.write_text(f"""
-name = "protocols"
-scenario = "{SCENARIOS / 'replicated_cluster.toml'}"
-seed = 3
-seeds_per_point = 1
-[grid]
-protocol = ["multipaxos", "p2p"]
-"network.loss" = [0.0, 0.1]
-horizon = [1000.0]
-""")
+    spec_path = write_protocols_spec(tmp_path, seeds=1,
+                                     grid='"network.loss" = [0.0, 0.1]\nhorizon = [1000.0]')
     run_sweep(load_spec(spec_path), tmp_path / "out", finish=write_charts)
     charts = tmp_path / "out" / "charts"
     assert sorted(p.name for p in charts.iterdir()) == ["replicated_log.png",

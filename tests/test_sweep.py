@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sweep_helpers import SCENARIOS, TINY_SPEC, write_spec
+from sweep_helpers import SCENARIOS, TINY_SPEC, write_protocols_spec, write_spec
 
 from paxossim import runs
 from paxossim.cli import main
@@ -329,16 +329,7 @@ def test_a_plain_resume_goes_on_with_the_seeds_per_point_the_sweep_started_with(
 
 
 def test_a_grid_over_protocols_fills_the_replicated_log_columns(tmp_path: Path) -> None:
-    spec_path = tmp_path / "protocols.toml"
-    spec_path.write_text(f"""
-name = "protocols"
-scenario = "{SCENARIOS / 'replicated_cluster.toml'}"
-seed = 3
-seeds_per_point = 2
-[grid]
-protocol = ["multipaxos", "p2p"]
-horizon = [1500.0]
-""")
+    spec_path = write_protocols_spec(tmp_path, seeds=2, grid="horizon = [1500.0]")
     run_sweep(load_spec(spec_path), tmp_path / "out", workers=1)
     rows = table(tmp_path / "out")
     assert [r["protocol"] for r in rows] == ["multipaxos"] * 2 + ["p2p"] * 2
