@@ -26,12 +26,13 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def event_block(lines: list[bytes]) -> bytes:
+    """The event lines as they stand in the file: each followed by a newline."""
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
 def events_sha256(lines: list[bytes]) -> str:
-    digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line)
-        digest.update(b"\n")
-    return digest.hexdigest()
+    return hashlib.sha256(event_block(lines)).hexdigest()
 
 
 def make_header(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -61,11 +62,12 @@ def atomic_write(path: Path, chunks: list[bytes]) -> None:
 def write_log(
     path: Path, header: dict[str, Any], lines: list[bytes], summary: dict[str, Any]
 ) -> None:
-    footer = {"type": "footer", "summary": summary, "events_sha256": events_sha256(lines)}
-    chunks = [orjson.dumps(header), b"\n"]
-    chunks.extend(line + b"\n" for line in lines)
-    chunks += [orjson.dumps(footer), b"\n"]
-    atomic_write(path, chunks)
+    # One joined block, hashed and written as is: a join and one sha256 call cost
+    # a fraction of a per-line loop, which matters for sweeps of short runs.
+    block = event_block(lines)
+    footer = {"type": "footer", "summary": summary,
+              "events_sha256": hashlib.sha256(block).hexdigest()}
+    atomic_write(path, [orjson.dumps(header), b"\n", block, orjson.dumps(footer), b"\n"])
 
 
 @dataclass
