@@ -104,7 +104,7 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     liveness = result.summary["liveness"]
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
-    click.echo(f"wrote: {', '.join(str(p) for p in written)}")
+    click.echo(f"wrote: {files_written(written)}")
     if not result.safe or liveness["verdict"] == "failed":
         click.echo(f"reproduce: {reproduce_command(path, result.header['seed'], overrides)}")
         sys.exit(1)
@@ -121,6 +121,14 @@ def liveness_line(liveness: dict[str, Any], unit: str) -> str:
         return f"liveness: OK ({when})"
     return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
             f"healed at t={liveness['heal_at']:g})")
+
+
+def files_written(paths: list[Path]) -> str:
+    """``folder/ (a, b, c)`` when the files share a folder, else their paths."""
+    folders = {path.parent for path in paths}
+    if len(folders) != 1:
+        return ", ".join(str(path) for path in paths)
+    return f"{folders.pop()}/ ({', '.join(path.name for path in paths)})"
 
 
 def reproduce_command(path: Path, seed: int, overrides: tuple[str, ...]) -> str:
@@ -148,7 +156,7 @@ def replay(log: Path, render: bool, out_dir: Path | None) -> None:
     loaded = read_log(log)
     if render:
         written = render_diagrams(loaded.header, loaded.events, out_dir or log.parent)
-        click.echo(f"wrote: {', '.join(str(p) for p in written)}")
+        click.echo(f"wrote: {files_written(written)}")
         return
     fresh = resimulate(loaded)
     difference = first_difference(loaded.lines, fresh)
@@ -265,7 +273,7 @@ def plot(directory: Path) -> None:
 
     finalize(directory)
     written = write_charts(directory)
-    click.echo(f"wrote: {', '.join(str(p) for p in written)}")
+    click.echo(f"wrote: {files_written(written)}")
 
 
 @main.command()

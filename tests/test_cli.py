@@ -233,3 +233,13 @@ def test_liveness_line_says_which_phase_the_value_was_chosen_in() -> None:
     failed = liveness_line({"verdict": "failed", "heal_at": 500.0, "required_by": 2500.0,
                             "chosen_at": None, "took": None}, "ms")
     assert failed.startswith("liveness: FAILED (nothing chosen by t=2500 ms")
+
+
+def test_the_readme_shows_what_the_post_scenario_really_prints(
+        root: Path, tmp_path: Path, monkeypatch) -> None:
+    readme = (root / "README.md").read_text()
+    shown = readme.split("The command above prints:\n\n```\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("run", str(root / "scenarios" / "late_arriving_proposal.toml"))
+    assert code == 0
+    assert out == shown
