@@ -17,6 +17,9 @@ as ``--set`` writes them) and how many seeded runs to make per grid point::
     values = [3, 5]
     set = [{}, { "nodes.A4" = ["acceptor"], "nodes.A5" = ["acceptor"] }]
 
+    [set]                         # optional: keys every point sets (quoted, dotted)
+    "paxos.max_attempts" = 20
+
     [charts]                      # optional: what the charts put where
     x = "network.loss"            # the failure rate on the x axis (one CDF curve per value)
     heatmap = ["network.loss", "acceptors"]   # the decision-rate heatmap's two axes
@@ -89,6 +92,8 @@ class SweepSpec:
     bootstrap: int
     charts: Charts
     spec_hash: str
+    fixed: tuple[tuple[str, Any], ...] = ()
+    """``[set]``: dotted scenario keys every point sets, before its grid values."""
 
     def points(self) -> list[Point]:
         points = []
@@ -100,8 +105,8 @@ class SweepSpec:
                 chosen.append(position)
             chosen.reverse()
             params = tuple((a.name, a.values[i]) for a, i in zip(self.axes, chosen, strict=True))
-            overrides = tuple(o for a, i in zip(self.axes, chosen, strict=True)
-                              for o in a.overrides(i))
+            overrides = self.fixed + tuple(o for a, i in zip(self.axes, chosen, strict=True)
+                                           for o in a.overrides(i))
             points.append(Point(index, params, overrides))
         return points
 
@@ -137,6 +142,7 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
         per_point = seeds_per_point
     bootstrap = top.integer("bootstrap", 1000, minimum=10)
     axes = _parse_grid(top.table("grid", default_empty=False))
+    fixed = _parse_fixed(top.table("set"))
     charts = _parse_charts(top.table("charts"), axes)
     top.finish()
     scenario_path = path.parent / scenario_name
@@ -145,7 +151,7 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     hashed["seeds_per_point"] = per_point
     spec_hash = hashlib.sha256(canonical({"spec": hashed, "scenario": base_raw})).hexdigest()
     spec = SweepSpec(name, path, scenario_path, base_raw, axes, per_point, seed, bootstrap,
-                     charts, spec_hash)
+                     charts, spec_hash, fixed)
     count = math.prod(len(a.values) for a in axes)
     if count > MAX_POINTS:
         raise UserError(f"{path}: grid", f"{count} grid points is more than {MAX_POINTS}")
@@ -196,6 +202,23 @@ def _range(table: Table) -> tuple[float | int, ...]:
         return tuple(start + i * step for i in range(count))
     # Rounded to 12 digits so that 0.1 * 3 is written 0.3, not 0.30000000000000004.
     return tuple(float(f"{start + i * step:.12g}") for i in range(count))
+
+
+def _parse_fixed(table: Table) -> tuple[tuple[str, Any], ...]:
+    """``[set]``: quoted dotted keys, e.g. ``"faults.random_crashes.enabled" = true``.
+
+    Unquoted, TOML would read ``faults.random_crashes.enabled`` as nested tables
+    and the override would replace the whole ``faults`` table: refused.
+    """
+    fixed = []
+    for key in table:
+        value = table.raw(key)
+        if "." not in key and isinstance(value, dict):
+            table.fail("write dotted keys in quotes, e.g. \"faults.random_crashes.enabled\" "
+                       "= true (unquoted, they would replace the whole table)", key)
+        fixed.append((key, value))
+    table.finish()
+    return tuple(fixed)
 
 
 def _named_axis(table: Table, name: str) -> Axis:

@@ -344,3 +344,21 @@ def test_a_grid_over_protocols_fills_the_replicated_log_columns(tmp_path: Path) 
         assert float(summary[point]["messages_per_command_mean"]) == pytest.approx(
             sum(mine) / len(mine))
         assert summary[point]["not_linearizable"] == "0"
+
+
+def test_set_applies_fixed_keys_to_every_point_and_to_show_run(tmp_path: Path) -> None:
+    spec_path = write_spec(tmp_path / "spec", seeds=2,
+                           text=TINY_SPEC + '\n[set]\n"paxos.max_attempts" = 1\n')
+    spec = load_spec(spec_path)
+    assert all(p.overrides[0] == ("paxos.max_attempts", 1) for p in spec.points())
+    assert "--set paxos.max_attempts=1" in show_run(spec, "0:0")
+    run_sweep(spec, tmp_path / "out")
+    rows = table(tmp_path / "out")
+    assert {r["attempts"] for r in rows} <= {"1", "2"}  # one ballot per proposer at most
+
+
+def test_set_refuses_unquoted_dotted_keys(tmp_path: Path) -> None:
+    spec_path = write_spec(tmp_path / "spec",
+                           text=TINY_SPEC + "\n[set]\npaxos.max_attempts = 1\n")
+    with pytest.raises(UserError, match=r"set\.paxos: write dotted keys in quotes"):
+        load_spec(spec_path)

@@ -131,7 +131,13 @@ def _x_axis(ax: Any, tables: SweepTables, labels: list[str] | None, xs: np.ndarr
     ax.set_xlabel(tables.x)
     if labels is not None:
         ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=7)
-    elif np.all(xs == np.round(xs)) and len(xs) <= 20:
+        return
+    if np.all(xs > 0) and xs.max() / xs.min() >= 20:
+        # Rates and times that grow by factors (25, 50, ..., 800) crowd the
+        # left of a linear axis; on a log axis each step gets the same room.
+        ax.set_xscale("log")
+        ax.minorticks_off()
+    if np.all(xs == np.round(xs)) and len(xs) <= 20:
         ax.set_xticks(xs, [f"{x:g}" for x in xs])
 
 
