@@ -38,9 +38,6 @@ class LatencySpec:
     params: tuple[tuple[str, float], ...] = ()
     samples: tuple[float, ...] = ()
 
-    def param(self, name: str) -> float:
-        return dict(self.params)[name]
-
     def to_dict(self) -> dict[str, Any]:
         if self.model == "empirical":
             return {"model": "empirical", "samples": list(self.samples)}

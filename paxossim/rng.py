@@ -26,12 +26,6 @@ FIRST_BATCH = 8
 MAX_BATCH = 1024
 
 
-def name_key(name: str) -> tuple[int, ...]:
-    """A stable key for a name: four 32-bit words of its sha256 (never ``hash()``)."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
-
-
 class NamedSeed(ISeedSequence):
     """The seed material of stream ``name`` under run seed ``seed``: sha256 of both.
 

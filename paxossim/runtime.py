@@ -97,7 +97,6 @@ class RunOutput:
     """The raw result of one simulation: the event lines (JSON, without newlines)."""
 
     lines: list[bytes]
-    messages_sent: int
 
 
 class Simulation:
@@ -293,7 +292,7 @@ class Simulation:
         self.schedule_inputs()
         self.random_faults.start()
         self.env.run(until=self.scenario.horizon)
-        return RunOutput(lines=self.lines, messages_sent=self._next_message)
+        return RunOutput(lines=self.lines)
 
 
 def simulate(scenario: Scenario, seed: int | None = None) -> RunOutput:

@@ -27,8 +27,6 @@ from paxossim.plots.timeline import save_png
 from paxossim.runs import execute
 from paxossim.scenario import scenario_from_dict
 
-WIDTHS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0)
-
 
 def time_to_decision(events: list[dict[str, Any]]) -> float | None:
     requests = [e["t"] for e in events if e["ev"] == "request"]
