@@ -26,9 +26,9 @@ SLOW_SCALE = slow_scale()
 PUT = "c1#1|put|x|c1#1"
 
 
-def peer(node: str = "r1") -> tuple[Peer, FakeContext]:
+def peer(node: str = "r1", variant: str = "correct") -> tuple[Peer, FakeContext]:
     ctx = FakeContext(node)
-    node_ = Peer(ctx, Cluster(REPLICAS, P2POptions()))
+    node_ = Peer(ctx, Cluster(REPLICAS, P2POptions(), variant))
     node_.on_start()
     return node_, ctx
 
@@ -56,6 +56,27 @@ def test_peer_adopts_an_accepted_value_then_proposes_its_own_in_the_next_slot() 
     # It won the slot (for someone else's value): no contention, on at once.
     assert list(node.queue) == [PUT]
     assert any(isinstance(m, Prepare) and m.slot == 1 for _, m in ctx.take())
+
+
+def test_broken_peer_proposes_its_own_command_over_an_accepted_one() -> None:
+    node, ctx = peer(variant="ignore-accepted-values")
+    node.on_message("c1", Submit(PUT))
+    ballot = ctx.take()[0][1].ballot
+    node.on_message("r1", Promise(0, ballot, None, None))
+    node.on_message("r2", Promise(0, ballot, (1, "r3"), "theirs"))
+    assert {msg.value for _, msg in ctx.take() if isinstance(msg, Accept)} == {PUT}
+
+
+def test_the_checker_catches_the_broken_peer_where_correct_p2p_passes() -> None:
+    lossy = {"horizon": 3000.0, "network": {"latency": 10.0, "loss": 0.1}}
+    seeds = range(1, 11)
+    correct = [run_named("peer_to_peer", seed, top=lossy).summary["safety"] for seed in seeds]
+    assert all(s["ok"] for s in correct)
+    broken = [run_named("peer_to_peer", seed, top=lossy | {"variant": "ignore-accepted-values"})
+              .summary["safety"] for seed in seeds]
+    caught = [s for s in broken if not s["ok"]]
+    assert caught
+    assert {v["invariant"] for s in caught for v in s["violations"]} >= {"agreement"}
 
 
 def test_peer_that_loses_its_slot_backs_off_before_the_next() -> None:

@@ -52,6 +52,8 @@ from paxossim.schema import Table
 
 VARIANTS: dict[str, str] = {
     "correct": "every replica runs Basic Paxos per slot for its clients' commands",
+    "ignore-accepted-values": "a replica that wins phase 1 for a slot proposes its own"
+    " command even when a promise reports another value already accepted there",
 }
 
 
@@ -123,6 +125,7 @@ class P2POptions:
 class Cluster:
     replicas: tuple[str, ...]
     options: P2POptions
+    variant: str = "correct"
 
     @property
     def quorum(self) -> int:
@@ -221,7 +224,8 @@ class Peer(Node):
             return
         highest: Ballot | None = None
         value = self.value if self.value is not None else NOOP
-        for promise in self.promises.values():
+        adopt = self.cluster.variant != "ignore-accepted-values"
+        for promise in self.promises.values() if adopt else ():
             if promise.accepted_ballot is not None and (
                 highest is None or promise.accepted_ballot > highest
             ):
@@ -418,7 +422,8 @@ class P2PFamily(ProtocolFamily):
     def make_node(self, node_id: str, scenario: Any, ctx: Context) -> Node:
         if "client" in scenario.nodes[node_id]:
             return make_client(ctx, scenario, scenario.options.clients)
-        return Peer(ctx, Cluster(tuple(scenario.nodes_with("replica")), scenario.options))
+        return Peer(ctx, Cluster(tuple(scenario.nodes_with("replica")), scenario.options,
+                                 scenario.variant))
 
     def request(self, value: str, ballot: int | None) -> Submit:
         return Submit(value)
