@@ -5,7 +5,7 @@ until at least --deliveries messages were delivered, writing every run's log
 (events.jsonl) to a temporary folder; then a bare simpy loop that schedules
 the same number of timeouts with a callback each, in the same process.
 
-    python benchmarks/bench_core.py [--deliveries 200000] [--profile]
+    python benchmarks/bench_core.py [--deliveries 200000] [--no-log] [--profile]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ SCENARIO = {
 }
 
 
-def paxos_runs(target: int, folder: Path) -> tuple[int, int, float]:
+def paxos_runs(target: int, folder: Path, write: bool = True) -> tuple[int, int, float]:
     scenario = scenario_from_dict(SCENARIO, "bench_core")
     resolved = scenario_to_dict(scenario)
     delivered = runs = 0
@@ -43,7 +43,8 @@ def paxos_runs(target: int, folder: Path) -> tuple[int, int, float]:
         runs += 1
         output = simulate(scenario, runs)
         delivered += sum(1 for line in output.lines if b'"ev":"deliver"' in line)
-        write_log(folder / "events.jsonl", make_header(resolved, runs), output.lines, {})
+        if write:
+            write_log(folder / "events.jsonl", make_header(resolved, runs), output.lines, {})
     return delivered, runs, time.perf_counter() - start
 
 
@@ -67,18 +68,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-log", action="store_true",
+                        help="simulate only: encode the event lines but write no file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-        delivered, runs, seconds = paxos_runs(args.deliveries, Path(folder))
+        delivered, runs, seconds = paxos_runs(args.deliveries, Path(folder), not args.no_log)
         if args.profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     bare = bare_simpy(delivered)
     paxos_rate, bare_rate = delivered / seconds, delivered / bare
-    print(f"paxos, log written: {delivered} deliveries in {runs} runs, {seconds:.2f} s, "
+    mode = "no log file" if args.no_log else "log written"
+    print(f"paxos, {mode}: {delivered} deliveries in {runs} runs, {seconds:.2f} s, "
           f"{paxos_rate:,.0f} deliveries/s")
     print(f"bare simpy loop:    {delivered} timeouts, {bare:.2f} s, {bare_rate:,.0f} timeouts/s")
     print(f"ratio: {paxos_rate / bare_rate:.2f} of the bare loop")
