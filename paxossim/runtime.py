@@ -200,8 +200,14 @@ class Simulation:
             self._partition_index.append(index)
         elif self._remove_partition(partition) is None:
             return  # healed already, at the end of the faulty phase
-        self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index,
-                     "groups": partition.groups, "oneway": partition.oneway})
+        self._log_partition(start, index, partition)
+
+    def _log_partition(self, start: bool, index: int | str | None, partition: Partition,
+                       cause: str = "") -> None:
+        """One ``partition`` or ``heal`` event; scripted ones carry no ``cause``."""
+        self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index}
+                    | ({"cause": cause} if cause else {})
+                    | {"groups": partition.groups, "oneway": partition.oneway})
 
     def _remove_partition(self, partition: Partition) -> int | str | None:
         """Remove this very partition object (equal scripted ones may be active too);
@@ -237,16 +243,14 @@ class Simulation:
         index = f"random-{self._random_partitions}"
         self.network.partitions.append(partition)
         self._partition_index.append(index)
-        self.record({"t": self.env.now, "ev": "partition", "index": index, "cause": "random",
-                     "groups": groups, "oneway": False})
+        self._log_partition(True, index, partition, "random")
         return partition
 
     def join(self, handle: object) -> None:
         assert isinstance(handle, Partition)
         index = self._remove_partition(handle)
         if index is not None:
-            self.record({"t": self.env.now, "ev": "heal", "index": index, "cause": "random",
-                         "groups": handle.groups, "oneway": False})
+            self._log_partition(False, index, handle, "random")
 
     # -- the end of the faulty phase ----------------------------------------
     def _heal_all(self) -> None:
@@ -256,9 +260,7 @@ class Simulation:
         self.random_faults.stop()
         self.record({"t": now, "ev": "healed"})
         for partition in list(self.network.partitions):
-            index = self._remove_partition(partition)
-            self.record({"t": now, "ev": "heal", "index": index, "cause": "phase",
-                         "groups": partition.groups, "oneway": partition.oneway})
+            self._log_partition(False, self._remove_partition(partition), partition, "phase")
         for node_id, host in self.hosts.items():
             if not host.up:
                 self._recover(node_id, "phase")
