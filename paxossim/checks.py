@@ -70,9 +70,15 @@ def choices(events: Iterable[dict[str, Any]], quorum: int) -> list[Choice]:
     return found
 
 
-def check_safety(scenario: dict[str, Any], events: list[dict[str, Any]]) -> list[Violation]:
-    quorum = majority_of(scenario)
-    chosen = choices(events, quorum)
+def check_safety(
+    scenario: dict[str, Any], events: list[dict[str, Any]], chosen: list[Choice] | None = None
+) -> list[Violation]:
+    """Every violation of agreement, validity or integrity, in time order of discovery.
+
+    ``chosen`` is :func:`choices` of the same events, when the caller has it already.
+    """
+    if chosen is None:
+        chosen = choices(events, majority_of(scenario))
     allowed = {e["value"] for e in events if e["ev"] == "request"}
     allowed.update(e["value"] for e in events if e["ev"] == "noop_allowed")
     violations: list[Violation] = []

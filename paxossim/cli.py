@@ -155,7 +155,8 @@ def replay(log: Path, render: bool, out_dir: Path | None) -> None:
 
     loaded = read_log(log)
     if render:
-        written = render_diagrams(loaded.header, loaded.events, out_dir or log.parent)
+        written = render_diagrams(loaded.header, loaded.events, loaded.footer["summary"],
+                                  out_dir or log.parent)
         click.echo(f"wrote: {files_written(written)}")
         return
     fresh = resimulate(loaded)

@@ -22,7 +22,7 @@ def summarize(
     for event in events:
         if event["ev"] == "learned" and event["node"] not in learned:
             learned[event["node"]] = {"value": event["value"], "t": event["t"]}
-    violations = check_safety(scenario, events)
+    violations = check_safety(scenario, events, chosen)
     extra, extra_violations = protocols.get(scenario["protocol"]).extra_checks(header, events)
     violations += extra_violations
     first_request = min(requests) if requests else None

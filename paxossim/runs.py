@@ -50,16 +50,18 @@ def save(result: RunResult, out_dir: Path, render: bool = True) -> list[Path]:
     atomic_write(summary_path, [orjson.dumps(result.summary, option=orjson.OPT_INDENT_2), b"\n"])
     written = [log_path, summary_path]
     if render:
-        written += render_diagrams(result.header, result.events, out_dir)
+        written += render_diagrams(result.header, result.events, result.summary, out_dir)
     return written
 
 
 def render_diagrams(
-    header: dict[str, Any], events: list[dict[str, Any]], out_dir: Path
+    header: dict[str, Any], events: list[dict[str, Any]], summary: dict[str, Any],
+    out_dir: Path,
 ) -> list[Path]:
     from paxossim.plots.sequence import write_mermaid, write_space_time
 
+    violations = summary["safety"]["violations"]
     return [
-        write_space_time(header, events, out_dir / "sequence.png"),
+        write_space_time(header, events, out_dir / "sequence.png", violations),
         write_mermaid(header, events, out_dir / "sequence.mmd"),
     ]
