@@ -160,9 +160,13 @@ class Simulation:
         Timeout(self.env, time, None).callbacks.append(lambda _event: action())
 
     def _request(self, node_id: str, value: str, ballot: int | None) -> None:
-        host = self.hosts[node_id]
         self.record({"t": self.env.now, "ev": "request", "node": node_id, "value": value,
                      "ballot": ballot})
+        self._hand_request(node_id, value, ballot)
+
+    def _hand_request(self, node_id: str, value: str, ballot: int | None) -> None:
+        """A client's request reaches its proposer, or is lost if the node is down."""
+        host = self.hosts[node_id]
         if host.node is None:
             self.record({"t": self.env.now, "ev": "request_lost", "node": node_id,
                          "value": value})
@@ -266,12 +270,9 @@ class Simulation:
                 self._recover(node_id, "phase")
         for request in self.scenario.requests:
             if request.at <= now:
-                host = self.hosts[request.node]
                 self.record({"t": now, "ev": "client_retry", "node": request.node,
                              "value": request.value})
-                if host.node is not None:
-                    host.node.on_message("client", self.family.request(request.value,
-                                                                       request.ballot))
+                self._hand_request(request.node, request.value, request.ballot)
 
     def schedule_inputs(self) -> None:
         scenario = self.scenario
