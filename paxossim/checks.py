@@ -1,21 +1,28 @@
-"""Safety invariants of consensus, computed from a run's events alone.
+"""Safety invariants of consensus, judged from what honest nodes did, for any protocol.
 
-- **agreement**: per instance, at most one value is ever *chosen* (accepted
-  by a majority of acceptors in one ballot), and every learner learns that
-  same value;
-- **validity**: a chosen or learned value was asked for by some client;
-- **integrity**: a learner never changes its mind.
+The protocol declares its :class:`~paxossim.protocols.contract.DecisionRule`;
+this module applies it to the event stream, one event at a time:
 
-The majority is computed from the scenario's acceptors, not taken from the
-protocol, so a protocol that miscounts its quorum is still judged correctly.
-Events may carry an ``instance`` (a log slot); single-decree runs use 0.
+- **agreement**: per instance, at most one value is ever *decided* (a
+  phase-2 quorum of honest voters voted for it in one round), and every
+  honest node that says it learned a value learned that one;
+- **validity**: a decided or learned value was asked for by some client;
+- **integrity**: an honest node never changes its mind about an instance.
+
+The quorum comes from the scenario's quorum system
+(:mod:`paxossim.protocols.quorums`), not from the protocol, so a protocol
+that miscounts is still judged correctly. Nodes the scenario marks
+Byzantine are not held to anything and their votes never make a value
+count: their events are skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from paxossim.protocols.contract import Protocol
+from paxossim.protocols.quorums import Quorums
 
 
 @dataclass(frozen=True)
@@ -33,104 +40,139 @@ class Violation:
 class Choice:
     instance: Any
     value: Any
-    ballot: Any
+    round: Any
     time: float
 
 
-def acceptors_of(scenario: dict[str, Any]) -> list[str]:
-    """Nodes that vote: acceptors, and replicas of a replicated log (which all accept)."""
-    return [name for name, roles in scenario["nodes"].items()
-            if "acceptor" in roles or "replica" in roles]
+def hashable(value: Any) -> Any:
+    """Rounds come back from JSON as lists; make them hashable."""
+    return tuple(hashable(v) for v in value) if isinstance(value, list) else value
 
 
-def majority_of(scenario: dict[str, Any]) -> int:
-    return len(acceptors_of(scenario)) // 2 + 1
+def round_label(value: Any) -> str:
+    return str(list(value)) if isinstance(value, tuple) else str(value)
 
 
-def ballot_key(ballot: Any) -> Any:
-    """Ballots come back from JSON as lists; make them hashable."""
-    return tuple(ballot) if isinstance(ballot, list) else ballot
+def quorums_of(scenario: dict[str, Any], protocol: Protocol) -> Quorums:
+    """The scenario's quorum system over the protocol's voters (as the log header says)."""
+    role = protocol.decision.voters
+    voters = [name for name, roles in scenario["nodes"].items() if role in roles]
+    sizes = scenario.get("quorums", {})
+    return Quorums.of(voters, sizes.get("phase1"), sizes.get("phase2"))
 
 
-def choices(events: Iterable[dict[str, Any]], quorum: int) -> list[Choice]:
-    """Every (instance, ballot, value) that a majority of acceptors accepted, in time order."""
-    voters: dict[tuple[Any, Any, Any], set[str]] = {}
-    found = []
-    for event in events:
-        if event["ev"] != "accepted":
-            continue
-        instance = event.get("instance", 0)
-        key = (instance, ballot_key(event["ballot"]), event["value"])
-        group = voters.setdefault(key, set())
-        if event["node"] in group:
-            continue
-        group.add(event["node"])
-        if len(group) == quorum:
-            found.append(Choice(instance, event["value"], key[1], event["t"]))
-    return found
+class SafetyCheck:
+    """Agreement, validity and integrity, fed one event at a time.
 
-
-def check_safety(
-    scenario: dict[str, Any], events: list[dict[str, Any]], chosen: list[Choice] | None = None
-) -> list[Violation]:
-    """Every violation of agreement, validity or integrity, in time order of discovery.
-
-    ``chosen`` is :func:`choices` of the same events, when the caller has it already.
+    Memory grows with the number of instances, not with the number of
+    events: a vote tally is a bit mask, dropped once it reaches a quorum.
     """
-    if chosen is None:
-        chosen = choices(events, majority_of(scenario))
-    allowed = {e["value"] for e in events if e["ev"] == "request"}
-    allowed.update(e["value"] for e in events if e["ev"] == "noop_allowed")
-    violations: list[Violation] = []
 
-    first_choice: dict[Any, Choice] = {}
-    for choice in chosen:
-        earlier = first_choice.setdefault(choice.instance, choice)
+    def __init__(self, scenario: dict[str, Any], protocol: Protocol) -> None:
+        rule = protocol.decision
+        prefix = f"{protocol.name}."
+        self.rule = rule
+        self.vote_kind = prefix + rule.vote
+        self.learn_kind = prefix + rule.learn if rule.learn else None
+        self.proposal_kinds = {"request",
+                               *(prefix + kind for kind in rule.proposals + rule.allowed)}
+        self.kinds = frozenset({self.vote_kind, *self.proposal_kinds}
+                               | ({self.learn_kind} if self.learn_kind else set()))
+        self.quorums = quorums_of(scenario, protocol)
+        byzantine = set(scenario.get("byzantine", ()))
+        self.voters = frozenset(self.quorums.voters) - byzantine
+        self.untrusted = frozenset(byzantine)
+        self.bit = {name: 1 << index for index, name in enumerate(scenario["nodes"])}
+        self.allowed: set[Any] = set()
+        self.tallies: dict[tuple[Any, Any, Any], int] = {}
+        """Votes so far (a bit mask of voters) per (instance, round, value)."""
+        self.quorate: set[tuple[Any, Any, Any]] = set()
+        """Tallies that reached a quorum: later votes for them change nothing."""
+        self.decided: dict[Any, Choice] = {}
+        """The first decision in each instance."""
+        self.choices: list[Choice] = []
+        self.first_learned: dict[Any, tuple[str, Any]] = {}
+        """Per instance: the first honest node that learned a value, and the value."""
+        self.learned_by: dict[tuple[str, Any], Any] = {}
+        self.violations: list[Violation] = []
+
+    def feed(self, event: dict[str, Any]) -> None:
+        kind = event["ev"]
+        if kind in self.proposal_kinds:
+            self.allowed.add(event["value"])
+        elif event.get("node") in self.untrusted:
+            return
+        elif kind == self.vote_kind:
+            self.vote(event)
+        elif kind == self.learn_kind:
+            self.learn(event)
+
+    def instance_of(self, event: dict[str, Any]) -> Any:
+        return event.get(self.rule.instance, 0) if self.rule.instance else 0
+
+    def vote(self, event: dict[str, Any]) -> None:
+        node = event["node"]
+        if node not in self.voters:
+            return
+        instance, value = self.instance_of(event), event[self.rule.value]
+        round_ = hashable(event[self.rule.round])
+        key = (instance, round_, value)
+        mask = self.tallies.get(key)
+        if mask is None:
+            if key in self.quorate:
+                return
+            mask = 0
+        mask |= self.bit[node]
+        if mask.bit_count() < self.quorums.phase2:
+            self.tallies[key] = mask
+            return
+        self.tallies.pop(key, None)
+        self.quorate.add(key)
+        self.decide(Choice(instance, value, round_, event["t"]))
+
+    def decide(self, choice: Choice) -> None:
+        self.choices.append(choice)
+        earlier = self.decided.setdefault(choice.instance, choice)
         if earlier.value != choice.value:
-            violations.append(Violation(
+            self.violations.append(Violation(
                 "agreement", choice.instance, choice.time,
-                f"{choice.value!r} was chosen in ballot {list(choice.ballot)} after "
-                f"{earlier.value!r} was chosen in ballot {list(earlier.ballot)} "
+                f"{choice.value!r} was chosen in ballot {round_label(choice.round)} after "
+                f"{earlier.value!r} was chosen in ballot {round_label(earlier.round)} "
                 f"at t={earlier.time:g}",
             ))
-        if choice.value not in allowed:
-            violations.append(Violation(
+        if choice.value not in self.allowed:
+            self.violations.append(Violation(
                 "validity", choice.instance, choice.time,
                 f"{choice.value!r} was chosen but no client asked for it",
             ))
 
-    learned: dict[tuple[str, Any], Any] = {}
-    first_learned: dict[Any, tuple[str, Any]] = {}
-    for event in events:
-        if event["ev"] != "learned":
-            continue
-        instance, node, value, time = event.get("instance", 0), event["node"], event["value"], \
-            event["t"]
-        previous = learned.get((node, instance), _NOTHING)
+    def learn(self, event: dict[str, Any]) -> None:
+        node, value, time = event["node"], event["value"], event["t"]
+        instance = self.instance_of(event)
+        previous = self.learned_by.get((node, instance), _NOTHING)
         if previous is not _NOTHING and previous != value:
-            violations.append(Violation(
+            self.violations.append(Violation(
                 "integrity", instance, time,
                 f"learner {node} learned {value!r} after it had learned {previous!r}",
             ))
-        learned[(node, instance)] = value
-        other = first_learned.setdefault(instance, (node, value))
-        if other[0] != node and other[1] != value:
-            violations.append(Violation(
+        self.learned_by[(node, instance)] = value
+        other, first_value = self.first_learned.setdefault(instance, (node, value))
+        if other != node and first_value != value:
+            self.violations.append(Violation(
                 "agreement", instance, time,
-                f"learner {node} learned {value!r} but {other[0]} learned {other[1]!r}",
+                f"learner {node} learned {value!r} but {other} learned {first_value!r}",
             ))
-        choice = first_choice.get(instance)
+        choice = self.decided.get(instance)
         if choice is not None and choice.value != value:
-            violations.append(Violation(
+            self.violations.append(Violation(
                 "agreement", instance, time,
                 f"learner {node} learned {value!r} but {choice.value!r} was chosen",
             ))
-        if value not in allowed:
-            violations.append(Violation(
+        if value not in self.allowed:
+            self.violations.append(Violation(
                 "validity", instance, time, f"learner {node} learned {value!r}, which no "
                 "client asked for",
             ))
-    return violations
 
 
 _NOTHING = object()

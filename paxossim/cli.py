@@ -205,8 +205,8 @@ def variants(protocol: str) -> None:
     if protocol not in protocols.names():
         raise UserError("--protocol", f"unknown protocol {protocol!r} "
                         f"(protocols: {', '.join(protocols.names())})")
-    for name, description in protocols.get(protocol).variants().items():
-        click.echo(f"{name:<28} {description}")
+    for name, variant in protocols.get(protocol).variants.items():
+        click.echo(f"{name:<28} {variant.description}")
 
 
 @main.command()
@@ -292,7 +292,8 @@ def timeline(log: Path, out_path: Path | None) -> None:
     from paxossim.plots.timeline import write_timeline
 
     loaded = read_log(log)
-    if not any(e["ev"] == "invoke" for e in loaded.events):
+    invoke = f"{loaded.header['scenario']['protocol']}.invoke"
+    if not any(e["ev"] == invoke for e in loaded.events):
         raise UserError(str(log), "no client commands in this log (a timeline needs a "
                         "multipaxos or p2p run with client nodes)")
     written = write_timeline(loaded.header, loaded.events, out_path or log.parent /

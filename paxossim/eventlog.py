@@ -5,6 +5,10 @@ fully resolved scenario, seed), one line per event, and a footer line
 (``"type": "footer"``: summary, ``events_sha256`` over the event lines, each
 followed by a newline). Everything downstream (checks, metrics, plots,
 replay) works from this file alone.
+
+A run writes its log as it goes (:class:`LogFile`: a temp file renamed into
+place when the run ends, so a reader never sees half a log), and readers
+stream it (:func:`iter_events`), so neither side holds every event.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import orjson
 from paxossim import __version__
 from paxossim.errors import UserError
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: protocol events are namespaced (``paxos.accepted``) and carry ``cause``."""
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -60,14 +65,40 @@ def atomic_write(path: Path, chunks: list[bytes]) -> None:
 
 
 def write_log(
-    path: Path, header: dict[str, Any], lines: list[bytes], summary: dict[str, Any]
+    path: Path, header: dict[str, Any], block: bytes, summary: dict[str, Any]
 ) -> None:
-    # One joined block, hashed and written as is: a join and one sha256 call cost
-    # a fraction of a per-line loop, which matters for sweeps of short runs.
-    block = event_block(lines)
+    """Write a whole log at once from its event block (lines, each ending in a newline)."""
     footer = {"type": "footer", "summary": summary,
               "events_sha256": hashlib.sha256(block).hexdigest()}
     atomic_write(path, [orjson.dumps(header), b"\n", block, orjson.dumps(footer), b"\n"])
+
+
+class LogFile:
+    """A log being written while its run goes: header first, footer last.
+
+    The events go to ``out`` (buffered); :meth:`close` appends the footer and
+    renames the temp file into place, :meth:`abort` removes it.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".tmp")
+        self.temp = Path(temp)
+        self.out = os.fdopen(handle, "wb", buffering=1 << 16)
+        self.out.write(orjson.dumps(header) + b"\n")
+
+    def close(self, summary: dict[str, Any], sha256: str) -> None:
+        footer = {"type": "footer", "summary": summary, "events_sha256": sha256}
+        self.out.write(orjson.dumps(footer) + b"\n")
+        self.out.close()
+        os.chmod(self.temp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are not
+        os.replace(self.temp, self.path)
+
+    def abort(self) -> None:
+        self.out.close()
+        self.temp.unlink(missing_ok=True)
 
 
 @dataclass

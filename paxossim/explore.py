@@ -152,7 +152,7 @@ def run_seed(job: Job) -> SeedOutcome:
             apply_override(raw, assignment)
         overrides = (*overrides, *swarm)
     scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
-    result = execute(scenario, job.seed)
+    result = execute(scenario, job.seed, keep=False)
     summary = result.summary
     verdict = summary["liveness"]["verdict"]
     problem = ""
@@ -163,7 +163,10 @@ def run_seed(job: Job) -> SeedOutcome:
         problem = f"liveness: nothing chosen by t={summary['liveness']['required_by']:g}"
     log_dir = None
     if problem:
+        # Most seeds pass and keep nothing; a failing one is simulated again
+        # (deterministic: the same events) with its log written as it goes.
         target = Path(job.out_dir) / f"seed-{job.seed}"
+        result = execute(scenario, job.seed, log_path=target / "events.jsonl")
         save(result, target, render=False)
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)

@@ -1,7 +1,16 @@
-"""How ballots, values and times are written for people (account, diagrams)."""
+"""How ballots, values, times, events and messages are written for people.
+
+Events and messages are told through templates that their protocol (or the
+runtime) declares, e.g. ``"{node} promises ballot {ballot:ballot}"``: the
+part after the colon names a notation (``ballot``, ``value``, ``groups``)
+rather than a Python format spec, so one template serves the account, the
+diagrams and a viewer.
+"""
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -29,18 +38,38 @@ def time_label(time: float) -> str:
     return f"{time:.6g}"
 
 
-def message_label(kind: str, msg: dict[str, Any], ballot_format: str = "number") -> str:
-    """A message as the diagrams show it, e.g. ``accept 5:31PM, "data1"``."""
-    ballot = ballot_label(msg.get("ballot"), ballot_format) if "ballot" in msg else ""
-    match kind:
-        case "promise":
-            text = f"promise {ballot}"
-            if msg.get("accepted_ballot") is not None:
-                text += (f" (accepted {ballot_label(msg['accepted_ballot'], ballot_format)}, "
-                         f"{value_label(msg.get('accepted_value'))})")
-            return text
-        case "nack":
-            return f"nack {ballot} (promised {ballot_label(msg['promised'], ballot_format)})"
-        case "accept" | "accepted" if "value" in msg:
-            return f"{kind} {ballot}, {value_label(msg['value'])}"
-    return f"{kind} {ballot}".strip()
+def groups_label(groups: Any) -> str:
+    return " | ".join(",".join(group) for group in groups)
+
+
+class _Notation(string.Formatter):
+    """``str.format`` whose format spec names a notation; missing fields read "?"."""
+
+    def __init__(self, ballot_format: str) -> None:
+        self.ballot_format = ballot_format
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        return kwargs.get(str(key), "?")
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        match format_spec:
+            case "ballot":
+                return ballot_label(value, self.ballot_format)
+            case "value":
+                return value_label(value)
+            case "groups":
+                return groups_label(value)
+            case "time":
+                return time_label(value)
+        return str(value)
+
+
+def render(label: str, details: tuple[tuple[str, str], ...], fields: Mapping[str, Any],
+           ballot_format: str = "number") -> str:
+    """A declared template filled from ``fields``, with the details whose field is set."""
+    notation = _Notation(ballot_format)
+    text = notation.vformat(label, (), fields)
+    for name, template in details:
+        if fields.get(name) not in (None, False):
+            text += notation.vformat(template, (), fields)
+    return text

@@ -295,24 +295,45 @@ def _explain(
             f"{ops[first].describe()} cannot take effect")
 
 
-def history_from_events(events: list[dict[str, Any]]) -> list[Operation]:
-    """Client operations from a run's ``invoke`` and ``respond`` events."""
-    invoked: dict[str, tuple[int, dict[str, Any]]] = {}
-    answered: dict[str, tuple[int, dict[str, Any]]] = {}
+class HistoryBuilder:
+    """Client operations built as ``invoke`` and ``respond`` events come, in log order.
+
+    ``position`` is the event's place in the log (only the order matters), so
+    that two events at the same simulated time keep the order they happened in.
+    """
+
+    def __init__(self) -> None:
+        self.invoked: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.answered: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def invoke(self, position: int, event: dict[str, Any]) -> None:
+        self.invoked[event["id"]] = (position, event)
+
+    def respond(self, position: int, event: dict[str, Any]) -> None:
+        if event["id"] not in self.answered:
+            self.answered[event["id"]] = (position, event)
+
+    def operations(self) -> list[Operation]:
+        operations = []
+        for cid, (position, event) in self.invoked.items():
+            reply = self.answered.get(cid)
+            value = event.get("value") if event["op"] == "put" else (
+                reply[1].get("result") if reply else None)
+            operations.append(Operation(
+                id=cid, op=event["op"], key=event["key"], value=value, invoke=float(position),
+                response=float(reply[0]) if reply else None, client=event["node"],
+                shown_invoke=event["t"], shown_response=reply[1]["t"] if reply else None,
+            ))
+        return operations
+
+
+def history_from_events(events: Iterable[dict[str, Any]], invoke: str = "invoke",
+                        respond: str = "respond") -> list[Operation]:
+    """Client operations from a run's ``invoke`` and ``respond`` events (kinds as named)."""
+    builder = HistoryBuilder()
     for position, event in enumerate(events):
-        kind = event["ev"]
-        if kind == "invoke":
-            invoked[event["id"]] = (position, event)
-        elif kind == "respond" and event["id"] not in answered:
-            answered[event["id"]] = (position, event)
-    operations = []
-    for cid, (position, event) in invoked.items():
-        reply = answered.get(cid)
-        value = event.get("value") if event["op"] == "put" else (
-            reply[1].get("result") if reply else None)
-        operations.append(Operation(
-            id=cid, op=event["op"], key=event["key"], value=value, invoke=float(position),
-            response=float(reply[0]) if reply else None, client=event["node"],
-            shown_invoke=event["t"], shown_response=reply[1]["t"] if reply else None,
-        ))
-    return operations
+        if event["ev"] == invoke:
+            builder.invoke(position, event)
+        elif event["ev"] == respond:
+            builder.respond(position, event)
+    return builder.operations()

@@ -1,53 +1,87 @@
-"""The run summary (``summary.json``): decision, learning, message counts, safety."""
+"""The run summary (``summary.json``), computed while the events stream by.
+
+Generic facts (messages, crashes, the first decision and who learned what)
+come from the runtime's events and the protocol's declared decision rule;
+a protocol adds figures and invariants of its own through its
+:class:`~paxossim.protocols.contract.StreamCheck` objects.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from paxossim import protocols
-from paxossim.checks import check_safety, choices, majority_of
+from paxossim.checks import SafetyCheck
+from paxossim.eventstream import EventStream
 from paxossim.liveness import liveness_verdict
 
 
-def summarize(
-    header: dict[str, Any], events: list[dict[str, Any]], sha256: str
-) -> dict[str, Any]:
-    scenario = header["scenario"]
-    counts = Counter(e["ev"] for e in events)
-    chosen = choices(events, majority_of(scenario))
-    first = chosen[0] if chosen else None
-    requests = [e["t"] for e in events if e["ev"] == "request"]
-    learned: dict[str, dict[str, Any]] = {}
-    for event in events:
-        if event["ev"] == "learned" and event["node"] not in learned:
-            learned[event["node"]] = {"value": event["value"], "t": event["t"]}
-    violations = check_safety(scenario, events, chosen)
-    extra, extra_violations = protocols.get(scenario["protocol"]).extra_checks(header, events)
-    violations += extra_violations
-    first_request = min(requests) if requests else None
-    return {
-        "scenario": scenario["name"],
-        "protocol": scenario["protocol"],
-        "variant": scenario["variant"],
-        "seed": header["seed"],
-        "chosen": first.value if first else None,
-        "decided_at": first.time if first else None,
-        "first_request_at": first_request,
-        "decision_latency": (
-            first.time - first_request if first and first_request is not None else None
-        ),
-        "learned": learned,
-        "messages": {
-            "sent": counts["send"],
-            "delivered": counts["deliver"],
-            "dropped": counts["drop"],
-            "duplicated": counts["duplicate"],
-        },
-        "attempts": counts["propose"],
-        "retries": max(0, counts["propose"] - len(requests)),
-        "crashes": counts["crash"],
-        "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
-        "liveness": liveness_verdict(scenario, chosen),
-        "events_sha256": sha256,
-    } | extra
+class FirstFacts:
+    """When the first client asked, and what each node learned first."""
+
+    def __init__(self, request_kinds: set[str], learn_kind: str | None) -> None:
+        self.kinds = frozenset(request_kinds | ({learn_kind} if learn_kind else set()))
+        self.request_kinds = request_kinds
+        self.first_request: float | None = None
+        self.learned: dict[str, dict[str, Any]] = {}
+
+    def feed(self, event: dict[str, Any]) -> None:
+        if event["ev"] in self.request_kinds:
+            if self.first_request is None:
+                self.first_request = event["t"]
+        elif event["node"] not in self.learned:
+            self.learned[event["node"]] = {"value": event["value"], "t": event["t"]}
+
+
+class Summarizer:
+    """Everything ``summary.json`` says, fed by an :class:`EventStream`."""
+
+    def __init__(self, header: dict[str, Any]) -> None:
+        self.header = header
+        scenario = header["scenario"]
+        protocol = protocols.get(scenario["protocol"])
+        rule = protocol.decision
+        prefix = f"{protocol.name}."
+        self.safety = SafetyCheck(scenario, protocol)
+        self.first = FirstFacts({"request", *(prefix + kind for kind in rule.proposals)},
+                                prefix + rule.learn if rule.learn else None)
+        self.protocol_checks = protocol.checks(scenario)
+
+    def readers(self) -> list[Any]:
+        return [self.safety, self.first, *self.protocol_checks]
+
+    def finish(self, stream: EventStream) -> dict[str, Any]:
+        header, scenario = self.header, self.header["scenario"]
+        counts = stream.counts
+        choices = self.safety.choices
+        first = choices[0] if choices else None
+        violations = list(self.safety.violations)
+        extra: dict[str, Any] = {}
+        for check in self.protocol_checks:
+            figures, found = check.finish(float(scenario["horizon"]))
+            extra |= figures
+            violations += found
+        first_request = self.first.first_request
+        return {
+            "scenario": scenario["name"],
+            "protocol": scenario["protocol"],
+            "variant": scenario["variant"],
+            "seed": header["seed"],
+            "chosen": first.value if first else None,
+            "decided_at": first.time if first else None,
+            "first_request_at": first_request,
+            "decision_latency": (
+                first.time - first_request if first and first_request is not None else None
+            ),
+            "learned": self.first.learned,
+            "messages": {
+                "sent": counts.get("send", 0),
+                "delivered": counts.get("deliver", 0),
+                "dropped": counts.get("drop", 0),
+                "duplicated": counts.get("duplicate", 0),
+            },
+            "crashes": counts.get("crash", 0),
+            "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
+            "liveness": liveness_verdict(scenario, choices),
+            "events_sha256": stream.digest(),
+        } | extra

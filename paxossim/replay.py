@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from paxossim import __version__
 from paxossim.eventlog import Log
-from paxossim.runtime import simulate
+from paxossim.runs import execute
 from paxossim.scenario import scenario_from_dict
 
 
@@ -27,7 +27,7 @@ class Difference:
 
 def resimulate(log: Log) -> list[bytes]:
     scenario = scenario_from_dict(log.header["scenario"], f"{log.path}: header scenario")
-    return simulate(scenario, log.header["seed"]).lines
+    return execute(scenario, log.header["seed"]).lines
 
 
 def first_difference(logged: list[bytes], fresh: list[bytes]) -> Difference | None:

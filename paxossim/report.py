@@ -2,85 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from paxossim.labels import ballot_label, time_label, value_label
+from paxossim import protocols
+from paxossim.events import RUNTIME_EVENTS
+from paxossim.labels import render, time_label, value_label
 
 MAX_LINES = 40
 
 
-def describe(event: dict[str, Any], fmt: str) -> str | None:
-    """One sentence for a protocol-level event, or None for plumbing events."""
-    node, kind = event.get("node", ""), event["ev"]
-    ballot = ballot_label(event.get("ballot"), fmt) if "ballot" in event else ""
-    match kind:
-        case "request" if "id" in event:
-            return None  # a client node's command: its invoke event tells it
-        case "request":
-            return f"a client asks {node} to propose {value_label(event['value'])}"
-        case "propose":
-            return (f"{node} proposes {value_label(event['value'])} with ballot {ballot}"
-                    f" (attempt {event['attempt']})")
-        case "promised":
-            extra = ""
-            if event.get("accepted_ballot") is not None:
-                extra = (f", reporting {value_label(event['accepted_value'])} accepted at "
-                         f"{ballot_label(event['accepted_ballot'], fmt)}")
-            return f"{node} promises ballot {ballot}{extra}"
-        case "refused":
-            return (f"{node} refuses ballot {ballot} ({event['phase']}): it promised "
-                    f"{ballot_label(event['promised'], fmt)}")
-        case "phase2":
-            adopted = event.get("adopted_from")
-            how = (f", adopted from ballot {ballot_label(adopted, fmt)}" if adopted is not None
-                   else "")
-            return f"{node} asks to accept {value_label(event['value'])} at {ballot}{how}"
-        case "accepted":
-            return f"{node} accepts {value_label(event['value'])} at ballot {ballot}"
-        case "learned":
-            return f"{node} learns {value_label(event['value'])}"
-        case "preempted":
-            return f"{node} is preempted by ballot {ballot_label(event['by'], fmt)}"
-        case "timeout":
-            return f"{node} times out waiting in {event['phase']} for ballot {ballot}"
-        case "gave_up":
-            return f"{node} gives up after {event['attempts']} attempt(s)"
-        case "crash":
-            return f"{node} crashes"
-        case "recover":
-            return f"{node} recovers" + (" with its durable state wiped" if event.get(
-                "amnesia") else "")
-        case "campaign":
-            return f"{node} campaigns for leader with ballot {ballot} (phase 1 from slot " \
-                f"{event['low']})"
-        case "elected":
-            return f"{node} is elected leader with ballot {ballot}"
-        case "deposed":
-            return f"{node} stops leading ({event['reason']})"
-        case "recover_slot":
-            return f"{node} re-proposes {value_label(event['value'])} in slot {event['instance']}"
-        case "invoke":
-            what = (f"put({event['key']}, {value_label(event['value'])})"
-                    if event["op"] == "put" else f"get({event['key']})")
-            return f"client {node} sends {what} as {event['id']}"
-        case "respond":
-            return f"client {node} gets the answer to {event['id']}: " \
-                f"{value_label(event['result'])}"
-        case "healed":
-            return "faults end: partitions heal, crashed nodes restart (the healed phase)"
-        case "client_retry" if "to" in event:
-            return f"client {node} re-sends {event['id']} to {event['to']}"
-        case "client_retry":
-            return f"a client re-sends its request to {node}"
-        case "request_renewed":
-            return f"{node} takes up {value_label(event['value'])} again with fresh attempts"
-        case "request_lost":
-            return f"{node} is down: the client's request for {value_label(event['value'])} " \
-                "is lost"
-        case "partition" | "heal":
-            groups = " | ".join(",".join(g) for g in event["groups"])
-            return f"network {'partitioned' if kind == 'partition' else 'healed'}: {groups}"
-    return None
+def describer(protocol_name: str, ballot_format: str) -> Callable[[dict[str, Any]], str | None]:
+    """A function telling one event as a sentence (None for events the account skips),
+    from the runtime's and the protocol's declarations."""
+    kinds = RUNTIME_EVENTS | protocols.get(protocol_name).event_kinds()
+
+    def describe(event: dict[str, Any]) -> str | None:
+        kind = kinds.get(event["ev"])
+        if kind is None or not kind.told:
+            return None
+        return render(kind.label, kind.details, event, ballot_format)
+
+    return describe
 
 
 def account(summary: dict[str, Any], header: dict[str, Any],
@@ -91,7 +34,8 @@ def account(summary: dict[str, Any], header: dict[str, Any],
     lines = [f"{scenario['name']} (protocol {scenario['protocol']}, variant "
              f"{scenario['variant']}, seed {header['seed']})"]
     told = 0
-    described = [(e, text) for e in events if (text := describe(e, fmt)) is not None]
+    describe = describer(scenario["protocol"], fmt)
+    described = [(e, text) for e in events if (text := describe(e)) is not None]
     for event, text in described[:MAX_LINES]:
         lines.append(f"  t={time_label(event['t']):>8} {unit}  {text}")
         told += 1

@@ -1,40 +1,81 @@
-"""One run, end to end: simulate, read the events back, check, summarize, save."""
+"""One run, end to end: simulate while the log streams, check and summarize online, save."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from paxossim.eventlog import atomic_write, events_sha256, make_header, write_log
-from paxossim.metrics import summarize
-from paxossim.runtime import simulate
+from paxossim.eventlog import LogFile, atomic_write, make_header, read_log, write_log
+from paxossim.eventstream import EventStream
+from paxossim.metrics import Summarizer
+from paxossim.runtime import Simulation
 from paxossim.scenario import Scenario, scenario_to_dict
 
 
 @dataclass
 class RunResult:
+    """A finished run: its header and summary, and where its events are.
+
+    The events are in ``log_path`` (a log written as the run went), or in
+    ``block`` (kept in memory, for short runs and tests), or nowhere (a sweep's
+    run: it can be re-simulated from its seed).
+    """
+
     header: dict[str, Any]
-    lines: list[bytes]
-    events: list[dict[str, Any]]
     summary: dict[str, Any]
+    block: bytes | None = None
+    log_path: Path | None = None
+    _lines: list[bytes] | None = field(default=None, repr=False)
 
     @property
     def safe(self) -> bool:
         return bool(self.summary["safety"]["ok"])
 
+    @property
+    def lines(self) -> list[bytes]:
+        """The event lines, without newlines."""
+        if self.block is not None:
+            return self.block.splitlines()
+        if self.log_path is not None:
+            return read_log(self.log_path).lines
+        raise ValueError("this run kept no events (run it again with keep=True or a log path)")
 
-def execute(scenario: Scenario, seed: int | None = None) -> RunResult:
-    """Simulate once. Checks and summary are computed from the encoded event lines,
-    exactly as they would be from the log file, so nothing reaches around the log."""
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event, decoded (for tests and short runs; readers of long runs stream)."""
+        return [orjson.loads(line) for line in self.lines]
+
+
+def execute(scenario: Scenario, seed: int | None = None, *, keep: bool = True,
+            log_path: Path | None = None) -> RunResult:
+    """Simulate once. The checks and the summary read each event as it is written,
+    decoded from its line exactly as it would be read from the log file.
+
+    ``log_path``: stream the log into that file; else ``keep``: keep the event
+    lines in memory; else keep nothing but the summary.
+    """
     seed = scenario.seed if seed is None else seed
-    output = simulate(scenario, seed)
     header = make_header(scenario_to_dict(scenario), seed)
-    events = [orjson.loads(line) for line in output.lines]
-    summary = summarize(header, events, events_sha256(output.lines))
-    return RunResult(header, output.lines, events, summary)
+    summarizer = Summarizer(header)
+    log = LogFile(log_path, header) if log_path is not None else None
+    buffer = io.BytesIO() if log is None and keep else None
+    stream = EventStream(log.out if log is not None else buffer, summarizer.readers())
+    try:
+        Simulation(scenario, seed, stream).run()
+        summary = summarizer.finish(stream)
+    except BaseException:
+        if log is not None:
+            log.abort()
+        raise
+    if log is not None:
+        log.close(summary, stream.digest())
+    return RunResult(header, summary, buffer.getvalue() if buffer is not None else None,
+                     log_path)
 
 
 def default_out_dir(scenario_name: str, seed: int) -> Path:
@@ -45,7 +86,10 @@ def save(result: RunResult, out_dir: Path, render: bool = True) -> list[Path]:
     """Write the log and summary (and, with ``render``, the diagrams) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "events.jsonl"
-    write_log(log_path, result.header, result.lines, result.summary)
+    if result.log_path is None or result.log_path.resolve() != log_path.resolve():
+        block = result.block if result.block is not None else b"".join(
+            line + b"\n" for line in result.lines)
+        write_log(log_path, result.header, block, result.summary)
     summary_path = out_dir / "summary.json"
     atomic_write(summary_path, [orjson.dumps(result.summary, option=orjson.OPT_INDENT_2), b"\n"])
     written = [log_path, summary_path]

@@ -2,13 +2,18 @@
 
 This is the only module that touches simpy. Deliveries and timers are plain
 ``Timeout`` events with a callback (not a process per message): DESIGN.md
-section 5 measured that as 3x faster. Each event becomes one JSON line,
-encoded with orjson as it happens and kept in memory until the run ends.
+section 5 measured that as 3x faster. Each event is encoded once, as it
+happens, into an :class:`~paxossim.eventstream.EventStream` that writes it
+and feeds the online checks; no event is kept here.
+
+Every event carries the position of its cause (see :mod:`paxossim.events`):
+the runtime knows what it is doing when a node acts — handling a delivery,
+a timer, or an input — and stamps what the node does with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,13 +21,39 @@ import simpy
 from simpy.events import Timeout
 
 from paxossim import protocols
+from paxossim.eventstream import EventStream
 from paxossim.faults import RandomFaults
 from paxossim.network import Network
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
-from paxossim.scenario import ClockSpec, Partition, Scenario
+from paxossim.scenario import ClockSpec, Partition, Request, Scenario
 
 _dumps = orjson.dumps
+
+
+class Storage(dict[str, Any]):
+    """A node's durable storage; each top-level write is logged (``store`` events).
+
+    Why only top-level keys: protocols also mutate structures held under a
+    key (a replica's log) in place, which a dict cannot see; the key names
+    what a node persisted, and the node's snapshot holds the values.
+    """
+
+    __slots__ = ("_log",)
+
+    def __init__(self, log: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self._log = log
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if self._log is not None:
+            self._log(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 class Host:
@@ -31,12 +62,15 @@ class Host:
     def __init__(self, sim: Simulation, node_id: str) -> None:
         self.sim = sim
         self.node_id = node_id
+        self.variant = sim.scenario.variant_of(node_id)
         self._rng: Stream | None = None
-        self.storage: dict[str, Any] = {}
+        log = sim.scenario.log
+        self.storage = Storage(self._log_store if log.storage else None)
         self.up = True
         self.node: Node | None = None
         self._timers: dict[str, object] = {}
         self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
+        self._log_timers = log.timers
         self.down_cause: object = None
         """What crashed this node (a random fault's token, or "scripted")."""
 
@@ -62,28 +96,46 @@ class Host:
     def set_timer(self, name: str, delay: float) -> None:
         token = object()
         self._timers[name] = token
-        event = Timeout(self.sim.env, delay, (name, token))
-        event.callbacks.append(self._fire)
+        sim = self.sim
+        origin = sim.record({"t": sim.env.now, "ev": "timer_set", "node": self.node_id,
+                             "name": name, "delay": delay}) if self._log_timers else sim.cause
+        Timeout(sim.env, delay, (name, token, origin)).callbacks.append(self._fire)
 
     def cancel_timer(self, name: str) -> None:
-        self._timers.pop(name, None)
+        if self._timers.pop(name, None) is not None and self._log_timers:
+            self.sim.record({"t": self.sim.env.now, "ev": "timer_cancel", "node": self.node_id,
+                             "name": name})
 
     def _fire(self, event: Timeout) -> None:
-        name, token = event.value
+        name, token, origin = event.value
         if self._timers.get(name) is not token or self.node is None:
             return  # cancelled, re-armed, or the node crashed since
         del self._timers[name]
-        self.sim.record({"t": self.sim.env.now, "ev": "timer", "node": self.node_id,
-                         "name": name})
+        sim = self.sim
+        sim.cause = origin
+        sim.cause = sim.record({"t": sim.env.now, "ev": "timer", "node": self.node_id,
+                                "name": name})
         self.node.on_timer(name)
 
     def emit(self, kind: str, **fields: Any) -> None:
-        self.sim.record({"t": self.sim.env.now, "ev": kind, "node": self.node_id, **fields})
+        sim = self.sim
+        full = sim.prefix + kind
+        declared = sim.event_kinds.get(full)
+        assert declared is not None, f"{self.node_id} emitted undeclared event {kind!r}"
+        assert fields.keys() <= declared.field_set, \
+            f"{self.node_id} emitted {kind!r} with undeclared fields " \
+            f"{sorted(fields.keys() - declared.field_set)}"
+        sim.record({"t": sim.env.now, "ev": full, "node": self.node_id, **fields})
+
+    def _log_store(self, key: str) -> None:
+        self.sim.record({"t": self.sim.env.now, "ev": "store", "node": self.node_id,
+                         "key": key})
 
     # -- lifecycle ---------------------------------------------------------
     def boot(self) -> None:
         self.up = True
-        self.node = self.sim.family.make_node(self.node_id, self.sim.scenario, self)
+        self.node = self.sim.protocol.make_node(self.node_id, self.sim.scenario, self,
+                                                self.variant)
         self.node.on_start()
 
     def crash(self) -> None:
@@ -92,23 +144,21 @@ class Host:
         self._timers.clear()
 
 
-@dataclass
-class RunOutput:
-    """The raw result of one simulation: the event lines (JSON, without newlines)."""
-
-    lines: list[bytes]
-
-
 class Simulation:
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, stream: EventStream | None = None) -> None:
+        """``stream``: where events go (default: counted and hashed, then forgotten)."""
         self.scenario = scenario
         self.seed = seed
-        self.family = protocols.get(scenario.protocol)
+        self.protocol = protocols.get(scenario.protocol)
+        self.prefix = f"{self.protocol.name}."
+        self.event_kinds = self.protocol.event_kinds()
         self.env = simpy.Environment()
         self.streams = Streams(seed)
         self.network = Network(scenario.network, self.streams)
+        self.stream = stream if stream is not None else EventStream(None)
+        self.cause: int | None = None
+        """Position of the event whose handling is under way (stamped on what follows)."""
         self.hosts = {name: Host(self, name) for name in scenario.nodes}
-        self.lines: list[bytes] = []
         self._next_message = 0
         self._partition_index: list[int | str] = []
         """The log's ``index`` of each active partition, aligned with network.partitions:
@@ -120,8 +170,11 @@ class Simulation:
             self.streams, self,
         )
 
-    def record(self, event: dict[str, Any]) -> None:
-        self.lines.append(_dumps(event))
+    def record(self, event: dict[str, Any]) -> int:
+        """Log ``event`` (stamped with the current cause); return its position."""
+        if self.cause is not None:
+            event["cause"] = self.cause
+        return self.stream.write(event["ev"], _dumps(event))
 
     # -- messages ----------------------------------------------------------
     def send(self, src: str, dst: str, msg: Message) -> None:
@@ -129,62 +182,73 @@ class Simulation:
         now = env.now
         mid = self._next_message = self._next_message + 1
         kind = msg.TYPE
-        self.lines.append(_dumps({"t": now, "ev": "send", "m": mid, "src": src, "dst": dst,
-                                  "type": kind, "msg": msg}))
+        sent = self.record({"t": now, "ev": "send", "m": mid, "src": src, "dst": dst,
+                            "type": kind, "msg": msg})
         if dst not in self.hosts:
-            self.record({"t": now, "ev": "drop", "m": mid, "why": "no such node"})
+            self._drop(now, mid, "no such node", sent)
             return
         reason, times = self.network.fate(src, dst, kind, now)
         if reason is not None:
-            self.lines.append(_dumps({"t": now, "ev": "drop", "m": mid, "why": reason}))
+            self._drop(now, mid, reason, sent)
             return
-        Timeout(env, times[0] - now, (mid, src, dst, msg)).callbacks.append(self._deliver)
+        Timeout(env, times[0] - now, (mid, src, dst, msg, sent)).callbacks.append(self._deliver)
         for time in times[1:]:
             copy = self._next_message = self._next_message + 1
-            self.lines.append(_dumps({"t": now, "ev": "duplicate", "m": copy, "of": mid}))
-            Timeout(env, time - now, (copy, src, dst, msg)).callbacks.append(self._deliver)
+            duplicate = self.stream.write("duplicate", _dumps(
+                {"t": now, "ev": "duplicate", "m": copy, "of": mid, "cause": sent}))
+            Timeout(env, time - now, (copy, src, dst, msg, duplicate)).callbacks.append(
+                self._deliver)
+
+    def _drop(self, now: float, mid: int, why: str, sent: int) -> None:
+        self.stream.write("drop", _dumps({"t": now, "ev": "drop", "m": mid, "why": why,
+                                          "cause": sent}))
 
     def _deliver(self, event: Timeout) -> None:
-        mid, src, dst, msg = event.value
-        host = self.hosts[dst]
-        node = host.node
+        mid, src, dst, msg, sent = event.value
+        node = self.hosts[dst].node
         if node is None:
-            self.lines.append(_dumps({"t": self.env.now, "ev": "drop", "m": mid,
-                                      "why": "crashed"}))
+            self._drop(self.env.now, mid, "crashed", sent)
             return
-        self.lines.append(_dumps({"t": self.env.now, "ev": "deliver", "m": mid}))
+        self.cause = self.stream.write("deliver", _dumps(
+            {"t": self.env.now, "ev": "deliver", "m": mid, "cause": sent}))
         node.on_message(src, msg)
 
-    # -- scripted inputs ---------------------------------------------------
-    def _at(self, time: float, action: Any) -> None:
-        Timeout(self.env, time, None).callbacks.append(lambda _event: action())
+    # -- inputs --------------------------------------------------------------
+    def _at(self, time: float, action: Callable[[], None]) -> None:
+        def run(_event: Timeout) -> None:
+            self.cause = None  # an input starts a causal chain of its own
+            action()
 
-    def _request(self, node_id: str, value: str, ballot: int | None) -> None:
-        self.record({"t": self.env.now, "ev": "request", "node": node_id, "value": value,
-                     "ballot": ballot})
-        self._hand_request(node_id, value, ballot)
+        Timeout(self.env, time, None).callbacks.append(run)
 
-    def _hand_request(self, node_id: str, value: str, ballot: int | None) -> None:
-        """A client's request reaches its proposer, or is lost if the node is down."""
-        host = self.hosts[node_id]
+    def _request(self, request: Request) -> None:
+        self.cause = self.record({"t": self.env.now, "ev": "request", "node": request.node,
+                                  "value": request.value}
+                                 | ({"extra": request.extra} if request.extra else {}))
+        self._hand_request(request)
+
+    def _hand_request(self, request: Request) -> None:
+        """A client's request reaches its node, or is lost if the node is down."""
+        host = self.hosts[request.node]
         if host.node is None:
-            self.record({"t": self.env.now, "ev": "request_lost", "node": node_id,
-                         "value": value})
+            self.record({"t": self.env.now, "ev": "request_lost", "node": request.node,
+                         "value": request.value})
             return
-        host.node.on_message("client", self.family.request(value, ballot))
+        host.node.on_message("client", self.protocol.client_request(request.value,
+                                                                    request.extra))
 
-    def _crash(self, node_id: str, cause: object = "scripted") -> None:
+    def _crash(self, node_id: str, origin: object = "scripted") -> None:
         host = self.hosts[node_id]
         if not host.up:
-            if cause == "scripted":
+            if origin == "scripted":
                 # Down already (a random crash got there first): the script now
                 # owns the outage, so only its own recovery ends it.
-                host.down_cause = cause
+                host.down_cause = origin
             return
         host.crash()
-        host.down_cause = cause
+        host.down_cause = origin
         self.record({"t": self.env.now, "ev": "crash", "node": node_id}
-                    | ({} if cause == "scripted" else {"cause": "random"}))
+                    | ({} if origin == "scripted" else {"origin": "random"}))
 
     def _recover(self, node_id: str, why: str = "") -> None:
         host = self.hosts[node_id]
@@ -192,9 +256,10 @@ class Simulation:
             return  # already recovered (by the heal, or by another fault's recovery)
         host.down_cause = None
         if self.scenario.faults.amnesia:
-            host.storage.clear()
-        self.record({"t": self.env.now, "ev": "recover", "node": node_id,
-                     "amnesia": self.scenario.faults.amnesia} | ({"cause": why} if why else {}))
+            dict.clear(host.storage)
+        self.cause = self.record(
+            {"t": self.env.now, "ev": "recover", "node": node_id,
+             "amnesia": self.scenario.faults.amnesia} | ({"origin": why} if why else {}))
         host.boot()
 
     def _partition(self, index: int, start: bool) -> None:
@@ -207,10 +272,10 @@ class Simulation:
         self._log_partition(start, index, partition)
 
     def _log_partition(self, start: bool, index: int | str | None, partition: Partition,
-                       cause: str = "") -> None:
-        """One ``partition`` or ``heal`` event; scripted ones carry no ``cause``."""
+                       origin: str = "") -> None:
+        """One ``partition`` or ``heal`` event; scripted ones carry no ``origin``."""
         self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index}
-                    | ({"cause": cause} if cause else {})
+                    | ({"origin": origin} if origin else {})
                     | {"groups": partition.groups, "oneway": partition.oneway})
 
     def _remove_partition(self, partition: Partition) -> int | str | None:
@@ -262,17 +327,19 @@ class Simulation:
         and have each client whose request has come re-send it."""
         now = self.env.now
         self.random_faults.stop()
-        self.record({"t": now, "ev": "healed"})
+        healed = self.cause = self.record({"t": now, "ev": "healed"})
         for partition in list(self.network.partitions):
             self._log_partition(False, self._remove_partition(partition), partition, "phase")
         for node_id, host in self.hosts.items():
             if not host.up:
                 self._recover(node_id, "phase")
+                self.cause = healed
         for request in self.scenario.requests:
             if request.at <= now:
-                self.record({"t": now, "ev": "client_retry", "node": request.node,
-                             "value": request.value})
-                self._hand_request(request.node, request.value, request.ballot)
+                self.cause = healed
+                self.cause = self.record({"t": now, "ev": "client_retry",
+                                          "node": request.node, "value": request.value})
+                self._hand_request(request)
 
     def schedule_inputs(self) -> None:
         scenario = self.scenario
@@ -285,19 +352,15 @@ class Simulation:
             if crash.recover is not None:
                 self._at(crash.recover, lambda n=crash.node: self._recover(n))
         for request in scenario.requests:
-            self._at(request.at, lambda r=request: self._request(r.node, r.value, r.ballot))
+            self._at(request.at, lambda r=request: self._request(r))
         if scenario.liveness.heal_at is not None:
             self._at(scenario.liveness.heal_at, self._heal_all)
 
-    def run(self) -> RunOutput:
+    def run(self, until: float | None = None) -> None:
+        """Boot the nodes and run to ``until`` (default: the horizon)."""
         for host in self.hosts.values():
             host.boot()
+        self.cause = None
         self.schedule_inputs()
         self.random_faults.start()
-        self.env.run(until=self.scenario.horizon)
-        return RunOutput(lines=self.lines)
-
-
-def simulate(scenario: Scenario, seed: int | None = None) -> RunOutput:
-    """Run ``scenario`` once with ``seed`` (default: the scenario's own seed)."""
-    return Simulation(scenario, scenario.seed if seed is None else seed).run()
+        self.env.run(until=self.scenario.horizon if until is None else until)

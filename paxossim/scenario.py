@@ -12,6 +12,7 @@ import copy
 import itertools
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from paxossim.faults import (
     parse_random_partitions,
 )
 from paxossim.latency import LatencySpec, parse_latency
+from paxossim.protocols.contract import Protocol
+from paxossim.protocols.quorums import Quorums, majority
 from paxossim.schema import Table, check_number
 
 ORDERINGS = ("free", "fifo")
@@ -131,13 +134,24 @@ class LivenessSpec:
 
 
 @dataclass(frozen=True)
+class LogSpec:
+    """``[log]``: what the event log records beyond messages, faults and protocol events."""
+
+    timers: bool = True
+    """Timer set and cancel events (a timer's firing is always logged)."""
+    storage: bool = True
+    """A ``store`` event per durable-storage write."""
+
+
+@dataclass(frozen=True)
 class Request:
-    """A client asks ``node`` (a proposer) to propose ``value`` at time ``at``."""
+    """A client asks ``node`` to have ``value`` decided, at time ``at``."""
 
     node: str
     value: str
     at: float
-    ballot: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """The protocol's own keys (``Protocol.request_keys``), e.g. a Paxos ballot."""
 
 
 @dataclass(frozen=True)
@@ -158,9 +172,23 @@ class Scenario:
     source: str = "<scenario>"
     clocks: dict[str, ClockSpec] = field(default_factory=dict)
     liveness: LivenessSpec = LivenessSpec()
+    node_variants: dict[str, str] = field(default_factory=dict)
+    """``[variants]``: nodes that run another variant than ``variant``."""
+    byzantine: tuple[str, ...] = ()
+    """Nodes the safety checks do not trust: listed in ``byzantine``, or
+    running a variant its protocol declares Byzantine."""
+    quorum_sizes: tuple[int | None, int | None] = (None, None)
+    """``[quorums] phase1, phase2``, resolved (None only where there are no voters)."""
+    log: LogSpec = LogSpec()
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
+
+    def variant_of(self, node: str) -> str:
+        return self.node_variants.get(node, self.variant)
+
+    def quorums_of(self, voters: Sequence[str]) -> Quorums:
+        return Quorums.of(voters, *self.quorum_sizes)
 
 
 # -- loading ----------------------------------------------------------------
@@ -261,28 +289,6 @@ def _list_item(items: list[Any], part: str, origin: str) -> Any:
 # -- validation -------------------------------------------------------------
 
 
-def parse_ballot(value: Any, where: str) -> tuple[int | None, bool]:
-    """A ballot number, or a clock time "HH:MM" as minutes after midnight.
-
-    Returns the number and whether it was written as a clock time.
-    """
-    if value is None:
-        return None, False
-    if isinstance(value, bool):
-        raise UserError(where, "must be an integer or a clock time like \"17:31\"")
-    if isinstance(value, int):
-        if value < 0:
-            raise UserError(where, f"must not be negative, got {value}")
-        return value, False
-    if isinstance(value, str):
-        hours, sep, minutes = value.partition(":")
-        if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
-            h, m = int(hours), int(minutes)
-            if h < 24 and m < 60:
-                return h * 60 + m, True
-    raise UserError(where, f"must be an integer or a clock time like \"17:31\", got {value!r}")
-
-
 def scenario_from_dict(
     raw: dict[str, Any], source: str = "<scenario>", base_dir: Path | None = None
 ) -> Scenario:
@@ -292,16 +298,21 @@ def scenario_from_dict(
     description = top.string("description", "")
     protocol_name = top.string("protocol", "paxos", choices=protocols.names())
     family = protocols.get(protocol_name)
-    variant = top.string("variant", "correct", choices=family.variants())
+    variant = top.string("variant", "correct", choices=family.variants)
     seed = top.integer("seed", 1, minimum=0)
     horizon = top.number("horizon", 10_000.0, positive=True)
     time_unit = top.string("time_unit", "ms")
 
-    nodes = _parse_nodes(top.table("nodes", default_empty=False), family.roles())
-    requests, clock_ballots = _parse_requests(top, nodes)
-    ballot_format = top.string(
-        "ballot_format", "clock" if clock_ballots else "number", choices=BALLOT_FORMATS
-    )
+    nodes = _parse_nodes(top.table("nodes", default_empty=False), family.roles)
+    requests = _parse_requests(top, nodes, family)
+    ballot_format = top.string("ballot_format", "number", choices=BALLOT_FORMATS)
+    node_variants = _parse_node_variants(top.table("variants"), nodes, family)
+    byzantine = _parse_byzantine(top, nodes, family, variant, node_variants)
+    quorum_sizes = _parse_quorums(top.table("quorums"), nodes, family)
+    log_table = top.table("log")
+    log = LogSpec(timers=log_table.boolean("timers", True),
+                  storage=log_table.boolean("storage", True))
+    log_table.finish()
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
     clocks = _parse_clocks(top.table("clocks"), nodes)
@@ -327,6 +338,10 @@ def scenario_from_dict(
         source=source,
         clocks=clocks,
         liveness=liveness,
+        node_variants=node_variants,
+        byzantine=byzantine,
+        quorum_sizes=quorum_sizes,
+        log=log,
     )
 
 
@@ -357,19 +372,68 @@ def _node(table: Table, key: str, nodes: dict[str, tuple[str, ...]], role: str =
 
 
 def _parse_requests(
-    top: Table, nodes: dict[str, tuple[str, ...]]
-) -> tuple[tuple[Request, ...], bool]:
+    top: Table, nodes: dict[str, tuple[str, ...]], family: Protocol
+) -> tuple[Request, ...]:
     requests = []
-    clock = False
     for item in top.tables("requests"):
         node = _node(item, "node", nodes)
         value = item.string("value")
         at = item.number("at", 0.0, minimum=0)
-        ballot, is_clock = parse_ballot(item.raw("ballot", None), item.where("ballot"))
-        clock = clock or is_clock
+        extra = family.parse_request(item)
         item.finish()
-        requests.append(Request(node=node, value=value, at=at, ballot=ballot))
-    return tuple(requests), clock
+        requests.append(Request(node=node, value=value, at=at, extra=extra))
+    return tuple(requests)
+
+
+def _parse_node_variants(
+    table: Table, nodes: dict[str, tuple[str, ...]], family: Protocol
+) -> dict[str, str]:
+    """``[variants]``: node name -> variant, for "one buggy replica" scenarios."""
+    chosen = {}
+    for name in table:
+        if name not in nodes:
+            table.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", name)
+        chosen[name] = table.string(name, choices=family.variants)
+    table.finish()
+    return chosen
+
+
+def _parse_byzantine(
+    top: Table, nodes: dict[str, tuple[str, ...]], family: Protocol, variant: str,
+    node_variants: dict[str, str],
+) -> tuple[str, ...]:
+    listed = top.string_list("byzantine", [])
+    for name in listed:
+        if name not in nodes:
+            top.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", "byzantine")
+    lying = [name for name in nodes
+             if family.variants[node_variants.get(name, variant)].byzantine]
+    return tuple(name for name in nodes if name in listed or name in lying)
+
+
+def _parse_quorums(
+    table: Table, nodes: dict[str, tuple[str, ...]], family: Protocol
+) -> tuple[int | None, int | None]:
+    """``[quorums]``: phase-1 and phase-2 quorum sizes over the protocol's voters,
+    resolved (a majority unless given).
+
+    Sizes that do not intersect (phase1 + phase2 <= voters) are allowed on
+    purpose: such a scenario shows the checker catching what follows.
+    """
+    voters = [name for name, roles in nodes.items() if family.decision.voters in roles]
+    sizes = []
+    for key in ("phase1", "phase2"):
+        size = table.raw(key, None)
+        if size is not None:
+            size = table.integer(key, minimum=1)
+            if size > len(voters):
+                table.fail(f"is {size} but there are only {len(voters)} "
+                           f"{family.decision.voters}(s)", key)
+        elif voters:
+            size = majority(len(voters))
+        sizes.append(size)
+    table.finish()
+    return sizes[0], sizes[1]
 
 
 def _parse_link(
@@ -576,6 +640,7 @@ def link_to_dict(link: LinkSpec) -> dict[str, Any]:
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The fully resolved scenario, loadable again by :func:`scenario_from_dict`."""
     family = protocols.get(scenario.protocol)
+    voters = scenario.nodes_with(family.decision.voters)
     network = link_to_dict(scenario.network.default)
     network["links"] = {
         f"{src}->{dst}": link_to_dict(link) for (src, dst), link in scenario.network.links.items()
@@ -606,6 +671,10 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     if scenario.clocks:
         extra["clocks"] = {name: {"offset": c.offset, "drift": c.drift}
                            for name, c in scenario.clocks.items()}
+    if scenario.node_variants:
+        extra["variants"] = dict(scenario.node_variants)
+    if scenario.byzantine:
+        extra["byzantine"] = list(scenario.byzantine)
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})
@@ -620,10 +689,11 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         "ballot_format": scenario.ballot_format,
         "nodes": {name: list(roles) for name, roles in scenario.nodes.items()},
         "requests": [
-            {"node": r.node, "value": r.value, "at": r.at}
-            | ({"ballot": r.ballot} if r.ballot is not None else {})
+            {"node": r.node, "value": r.value, "at": r.at} | r.extra
             for r in scenario.requests
         ],
+        "quorums": scenario.quorums_of(voters).to_dict(),
+        "log": {"timers": scenario.log.timers, "storage": scenario.log.storage},
         "network": network,
         "faults": faults,
         scenario.protocol: family.options_to_dict(scenario.options),

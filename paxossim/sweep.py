@@ -73,8 +73,8 @@ class Outcome:
     """The run's measured columns (everything after the parameters and seed)."""
     wall_s: float
     worker_rss_mib: float
-    log: tuple[dict[str, Any], list[bytes], dict[str, Any]] | None = None
-    """With --keep-logs: the run's header, event lines and summary, for write_log."""
+    log: tuple[dict[str, Any], bytes, dict[str, Any]] | None = None
+    """With --keep-logs: the run's header, event block and summary, for write_log."""
 
 
 def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
@@ -85,10 +85,11 @@ def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
     started = time.perf_counter()
     log = None
     try:
-        result = execute(context.scenario(point), seed)
+        result = execute(context.scenario(point), seed, keep=context.keep_logs)
         cells = summary_cells(result.summary, context.learners)
         if context.keep_logs:
-            log = (result.header, result.lines, result.summary)
+            assert result.block is not None
+            log = (result.header, result.block, result.summary)
     except Exception as error:
         cells = error_cells(error, context.learners)
     wall = time.perf_counter() - started

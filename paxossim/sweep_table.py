@@ -81,7 +81,7 @@ def summary_cells(summary: dict[str, Any], learners: list[str]) -> list[str]:
         "", summary["chosen"] is not None, summary["chosen"], summary["decided_at"],
         summary["decision_latency"], len(learned), *latencies,
         messages["sent"], messages["delivered"], messages["dropped"], messages["duplicated"],
-        summary["attempts"], summary["retries"], summary["crashes"], safety["ok"],
+        summary.get("attempts"), summary.get("retries"), summary["crashes"], safety["ok"],
         len(safety["violations"]),
     )] + [liveness_cell(summary.get("liveness"))] + replog_cells(summary.get("replicated_log"))
 

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from paxossim.events import RUNTIME_EVENTS
 from paxossim.runs import RunResult, execute
 from paxossim.scenario import load_raw, scenario_from_dict
 
@@ -34,4 +35,6 @@ def run_named(
 
 
 def of_kind(result: RunResult, kind: str) -> list[dict[str, Any]]:
-    return [e for e in result.events if e["ev"] == kind]
+    """Events of ``kind``: a runtime kind, or the run's protocol's kind (``elected``)."""
+    full = kind if kind in RUNTIME_EVENTS else f"{result.header['scenario']['protocol']}.{kind}"
+    return [e for e in result.events if e["ev"] == full]

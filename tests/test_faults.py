@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fakes import FakeContext
 from helpers_faults import SCENARIOS, raw_scenario, scenario
 
 from paxossim.cli import main
+from paxossim.eventstream import EventStream
 from paxossim.protocols.backoff import Backoff
 from paxossim.protocols.paxos import (
     ClientRequest,
@@ -21,8 +23,9 @@ from paxossim.protocols.paxos import (
     PaxosOptions,
     Prepare,
 )
+from paxossim.protocols.quorums import Quorums
 from paxossim.runs import execute, save
-from paxossim.runtime import Simulation, simulate
+from paxossim.runtime import Simulation
 from paxossim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
 
 RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
@@ -39,7 +42,8 @@ def events_of(lines: list[bytes]) -> list[dict[str, Any]]:
 def test_a_crashed_node_receives_nothing_and_keeps_its_durable_state() -> None:
     spec = scenario(faults__crashes=[{"node": "A1", "at": 25.0, "recover": 400.0}],
                     network__latency={"model": "constant", "value": 10.0})
-    sim = Simulation(spec, 1)
+    out = io.BytesIO()
+    sim = Simulation(spec, 1, EventStream(out))
     for host in sim.hosts.values():
         host.boot()
     sim.schedule_inputs()
@@ -49,7 +53,7 @@ def test_a_crashed_node_receives_nothing_and_keeps_its_durable_state() -> None:
     sim.env.run(until=399.0)
     assert sim.hosts["A1"].storage == before
     sim.env.run(until=spec.horizon)
-    events = events_of(sim.lines)
+    events = events_of(out.getvalue().splitlines())
     to_a1 = {e["m"] for e in events if e["ev"] == "send" and e["dst"] == "A1"}
     down = [e for e in events if e.get("m") in to_a1 and 25.0 <= e["t"] < 400.0
             and e["ev"] in ("deliver", "drop")]
@@ -78,7 +82,7 @@ def test_amnesia_plus_some_random_seed_breaks_safety() -> None:
 
 def random_events(seed: int = 4, **sets: Any) -> list[dict[str, Any]]:
     spec = scenario(faults__random_crashes=RANDOM_CRASHES, **sets)
-    return events_of(simulate(spec, seed).lines)
+    return events_of(execute(spec, seed).lines)
 
 
 def test_random_crashes_respect_the_cap_and_alternate() -> None:
@@ -87,7 +91,7 @@ def test_random_crashes_respect_the_cap_and_alternate() -> None:
         crashes = 0
         for event in random_events(seed):
             if event["ev"] == "crash":
-                assert event["node"] not in down and event["cause"] == "random"
+                assert event["node"] not in down and event["origin"] == "random"
                 down.add(event["node"])
                 crashes += 1
                 assert len(down) <= RANDOM_CRASHES["max_down"]
@@ -99,7 +103,7 @@ def test_random_crashes_respect_the_cap_and_alternate() -> None:
 
 def test_random_crashes_only_hit_listed_nodes() -> None:
     crashes = dict(RANDOM_CRASHES, nodes=["A1", "A2"])
-    events = events_of(simulate(scenario(faults__random_crashes=crashes), 2).lines)
+    events = events_of(execute(scenario(faults__random_crashes=crashes), 2).lines)
     assert {e["node"] for e in events if e["ev"] == "crash"} == {"A1", "A2"}
 
 
@@ -121,7 +125,7 @@ def test_random_partitions_isolate_or_split_a_minority() -> None:
 
 def test_isolate_only_cuts_off_one_node() -> None:
     only = dict(RANDOM_PARTITIONS, kinds=["isolate"])
-    events = events_of(simulate(scenario(faults__random_partitions=only), 3).lines)
+    events = events_of(execute(scenario(faults__random_partitions=only), 3).lines)
     assert all(len(e["groups"][0]) == 1 for e in events if e["ev"] == "partition")
 
 
@@ -138,14 +142,14 @@ def test_crash_times_do_not_move_when_partitions_are_turned_on() -> None:
 def test_random_faults_are_deterministic() -> None:
     spec = scenario(faults__random_crashes=RANDOM_CRASHES,
                     faults__random_partitions=RANDOM_PARTITIONS)
-    assert simulate(spec, 11).lines == simulate(spec, 11).lines
-    assert simulate(spec, 11).lines != simulate(spec, 12).lines
+    assert execute(spec, 11).lines == execute(spec, 11).lines
+    assert execute(spec, 11).lines != execute(spec, 12).lines
 
 
 def test_enabled_false_turns_random_faults_off() -> None:
     off = scenario(faults__random_crashes=dict(RANDOM_CRASHES, enabled=False))
     assert off.faults.random_crashes is None
-    assert not [e for e in events_of(simulate(off, 4).lines) if e["ev"] == "crash"]
+    assert not [e for e in events_of(execute(off, 4).lines) if e["ev"] == "crash"]
 
 
 # -- the healed phase and liveness ------------------------------------------------
@@ -159,7 +163,7 @@ def healed(**sets: Any) -> Any:
 
 def test_after_the_heal_no_fault_and_everyone_is_back() -> None:
     for seed in range(1, 11):
-        events = events_of(simulate(healed(), seed).lines)
+        events = events_of(execute(healed(), seed).lines)
         heal = next(i for i, e in enumerate(events) if e["ev"] == "healed")
         down: set[str] = set()
         cut = 0
@@ -199,9 +203,9 @@ def test_a_proposer_that_gave_up_tries_again_after_the_heal() -> None:
                     faults__partitions=[{"at": 0.0, "heal": 400.0,
                                          "groups": [["P1", "P2"], ["A1", "A2", "A3", "L1"]]}])
     result = execute(spec, 1)
-    gave_up = [e["node"] for e in result.events if e["ev"] == "gave_up" and e["t"] < 500.0]
+    gave_up = [e["node"] for e in result.events if e["ev"] == "paxos.gave_up" and e["t"] < 500.0]
     assert sorted(gave_up) == ["P1", "P2"]
-    assert "request_renewed" in [e["ev"] for e in result.events]
+    assert "paxos.request_renewed" in [e["ev"] for e in result.events]
     assert result.summary["liveness"]["verdict"] == "ok"
 
 
@@ -256,20 +260,21 @@ def test_clock_reads_offset_and_drift() -> None:
 
 def test_a_proposer_whose_clock_runs_behind_is_refused_then_adopts_the_value() -> None:
     result = execute(load_scenario(SCENARIOS / "clock_skew.toml"))
-    proposals = [e for e in result.events if e["ev"] == "propose"]
+    proposals = [e for e in result.events if e["ev"] == "paxos.propose"]
     assert proposals[0]["node"] == "Proposer1" and proposals[0]["ballot"] == [1051, "Proposer1"]
     late = proposals[1]
     assert late["node"] == "Proposer2" and late["ballot"][0] < 1051 and late["t"] > 0
-    assert any(e["ev"] == "refused" and e["ballot"] == late["ballot"] for e in result.events)
+    assert any(e["ev"] == "paxos.refused" and e["ballot"] == late["ballot"] for e in result.events)
     assert result.summary["chosen"] == "data1" and result.safe
 
 
 def test_a_clock_running_ahead_is_not_refused() -> None:
     spec = load_scenario(SCENARIOS / "clock_skew.toml", ["clocks.Proposer2.offset=1100.0"])
     result = execute(spec)
-    first = next(e for e in result.events if e["ev"] == "propose" and e["node"] == "Proposer2")
+    first = next(e for e in result.events
+                 if e["ev"] == "paxos.propose" and e["node"] == "Proposer2")
     assert first["ballot"][0] == 1100
-    assert not [e for e in result.events if e["ev"] == "refused"]
+    assert not [e for e in result.events if e["ev"] == "paxos.refused"]
     assert result.safe
 
 
@@ -355,7 +360,7 @@ def test_a_scripted_outage_is_not_cut_short_by_a_random_recovery() -> None:
     spec = scenario(faults__random_crashes=crashes,
                     faults__crashes=[{"node": "A1", "at": 100.0, "recover": 900.0}])
     for seed in range(1, 30):
-        events = events_of(simulate(spec, seed).lines)
+        events = events_of(execute(spec, seed).lines)
         inside = [e for e in events if e["ev"] in ("crash", "recover") and 100 < e["t"] < 900]
         assert inside == []
 
@@ -376,7 +381,8 @@ def test_random_partitions_and_the_heal_are_drawn(tmp_path: Path) -> None:
 def proposer(options: PaxosOptions, clock: float = 0.0) -> tuple[PaxosNode, FakeContext]:
     ctx = FakeContext("P1")
     ctx.clock = clock
-    cluster = Cluster(acceptors=("A1", "A2", "A3"), learners=(), variant="correct",
+    acceptors = ("A1", "A2", "A3")
+    cluster = Cluster(acceptors=acceptors, learners=(), quorums=Quorums.of(acceptors),
                       options=options)
     return PaxosNode(ctx, ("proposer",), cluster), ctx
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replog_support import of_kind, raw_scenario, run_named, run_raw
 
+from paxossim.protocols.multipaxos import REPLICAS as VARIANT_CLASSES
 from paxossim.protocols.multipaxos import (
     Accept,
     Accepted,
@@ -23,6 +24,7 @@ from paxossim.protocols.multipaxos import (
     Promise,
     Replica,
 )
+from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import NOOP, KVStore, Submit
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
@@ -31,7 +33,8 @@ SLOW_SCALE = slow_scale()
 
 def replica(node: str = "r1", variant: str = "correct") -> tuple[Replica, FakeContext]:
     ctx = FakeContext(node)
-    node_ = Replica(ctx, Cluster(REPLICAS, variant, MultiPaxosOptions()))
+    node_ = VARIANT_CLASSES[variant](ctx, Cluster(REPLICAS, Quorums.of(REPLICAS),
+                                                  MultiPaxosOptions()))
     node_.on_start()
     return node_, ctx
 

@@ -11,7 +11,7 @@ from helpers_faults import scenario
 
 from paxossim.network import Network
 from paxossim.rng import Streams
-from paxossim.runtime import simulate
+from paxossim.runs import execute
 
 SENDS = 20_000
 
@@ -47,7 +47,7 @@ def test_free_link_reorders() -> None:
 
 def test_fifo_holds_in_a_whole_run() -> None:
     """On each link, deliveries come in the order of sending (copies at their original's)."""
-    result = simulate(scenario(network__ordering="fifo", network__duplicate=0.3,
+    result = execute(scenario(network__ordering="fifo", network__duplicate=0.3,
                                network__latency=WILD), seed=3)
     events = [orjson.loads(line) for line in result.lines]
     sent = {e["m"]: e for e in events if e["ev"] == "send"}

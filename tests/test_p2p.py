@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from replog_support import of_kind, raw_scenario, run_named, run_raw
 
 from paxossim.protocols.p2p import (
+    PEERS,
     Accept,
     Accepted,
     Cluster,
@@ -19,6 +20,7 @@ from paxossim.protocols.p2p import (
     Prepare,
     Promise,
 )
+from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import Reply, Submit
 
 REPLICAS = ("r1", "r2", "r3")
@@ -28,7 +30,7 @@ PUT = "c1#1|put|x|c1#1"
 
 def peer(node: str = "r1", variant: str = "correct") -> tuple[Peer, FakeContext]:
     ctx = FakeContext(node)
-    node_ = Peer(ctx, Cluster(REPLICAS, P2POptions(), variant))
+    node_ = PEERS[variant](ctx, Cluster(REPLICAS, Quorums.of(REPLICAS), P2POptions()))
     node_.on_start()
     return node_, ctx
 

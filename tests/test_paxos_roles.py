@@ -7,6 +7,7 @@ from fakes import FakeContext
 
 from paxossim.protocols.backoff import Backoff
 from paxossim.protocols.paxos import (
+    VARIANTS,
     Accept,
     Accepted,
     ClientRequest,
@@ -17,6 +18,7 @@ from paxossim.protocols.paxos import (
     Prepare,
     Promise,
 )
+from paxossim.protocols.quorums import Quorums
 
 ACCEPTORS = ("A1", "A2", "A3")
 
@@ -24,8 +26,10 @@ ACCEPTORS = ("A1", "A2", "A3")
 def make(roles: tuple[str, ...], variant: str = "correct", node_id: str = "N",
          options: PaxosOptions | None = None) -> tuple[PaxosNode, FakeContext]:
     ctx = FakeContext(node_id)
-    cluster = Cluster(ACCEPTORS, ("L",), variant, options or PaxosOptions())
-    node = PaxosNode(ctx, roles, cluster)
+    chosen = VARIANTS[variant]
+    cluster = chosen.cluster(Cluster(ACCEPTORS, ("L",), Quorums.of(ACCEPTORS),
+                                     options or PaxosOptions()))
+    node = PaxosNode(ctx, roles, cluster, chosen.roles)
     node.on_start()
     return node, ctx
 
@@ -235,7 +239,8 @@ def test_mixed_ballot_learner_counts_duplicates_across_ballots() -> None:
 
 @pytest.mark.parametrize("variant, quorum", [("correct", 2), ("quorum-one-short", 1)])
 def test_quorum_size(variant: str, quorum: int) -> None:
-    assert Cluster(ACCEPTORS, (), variant, PaxosOptions()).quorum == quorum
+    base = Cluster(ACCEPTORS, (), Quorums.of(ACCEPTORS), PaxosOptions())
+    assert VARIANTS[variant].cluster(base).quorums.phase2 == quorum
 
 
 def test_a_node_may_hold_all_three_roles() -> None:

@@ -30,7 +30,7 @@ def test_post_story_message_by_message(post_scenario: Path) -> None:
         (40.0, "Acceptor", "Proposer1", "accepted"),
         (40.0, "Acceptor", "Learner", "accepted"),  # the acceptor tells the learner
     ]
-    refused = [e for e in result.events if e["ev"] == "refused"]
+    refused = [e for e in result.events if e["ev"] == "paxos.refused"]
     assert len(refused) == 1
     assert refused[0]["ballot"] == [16 * 60 + 6, "Proposer2"]
     assert refused[0]["promised"] == [17 * 60 + 31, "Proposer1"]
@@ -44,7 +44,7 @@ def test_post_story_message_by_message(post_scenario: Path) -> None:
 
 def test_post_retry_adopts_the_chosen_value(post_scenario: Path) -> None:
     result = execute(load_scenario(post_scenario, ["paxos.max_attempts=3"]))
-    phase2 = [e for e in result.events if e["ev"] == "phase2" and e["node"] == "Proposer2"]
+    phase2 = [e for e in result.events if e["ev"] == "paxos.phase2" and e["node"] == "Proposer2"]
     assert phase2 and phase2[0]["value"] == "data1"
     assert phase2[0]["adopted_from"] == [17 * 60 + 31, "Proposer1"]
     assert result.summary["safety"]["ok"]
@@ -96,5 +96,5 @@ def test_restarted_acceptor_keeps_its_durable_promise() -> None:
     path = HERE / "scenarios" / "restart_between_phases.toml"
     result = execute(load_scenario(path))
     refusals = [(e["t"], e["ballot"], e["promised"]) for e in result.events
-                if e["ev"] == "refused" and e["node"] == "A2"]
+                if e["ev"] == "paxos.refused" and e["node"] == "A2"]
     assert refusals == [(210.0, [1, "P1"], [2, "P2"])]

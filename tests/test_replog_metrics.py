@@ -1,13 +1,25 @@
-"""Replicated-log invariants and figures, on hand-written event lists."""
+"""Replicated-log invariants and figures, on hand-written event streams."""
 
 from __future__ import annotations
 
-from paxossim.replog_metrics import (
-    applied_violations,
-    durability_violations,
-    replicated_figures,
-    time_without_leader,
-)
+from typing import Any
+
+from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+
+NODES = {"r1": ["replica"], "r2": ["replica"], "r3": ["replica"], "c1": ["client"]}
+
+
+def run(events: list[dict[str, Any]], horizon: float = 100.0) -> tuple[dict[str, Any], list]:
+    """Feed ``events`` (protocol kinds written bare) to a multipaxos check; its results."""
+    check = ReplicatedLogCheck("multipaxos",
+                               {"nodes": NODES, "horizon": horizon, "time_unit": "ms"})
+    for event in events:
+        kind = event["ev"]
+        full = kind if kind in ("send", "crash", "recover") else f"multipaxos.{kind}"
+        assert full in check.kinds, full
+        check.feed(event | {"ev": full})
+    figures, violations = check.finish(horizon)
+    return figures["replicated_log"], violations
 
 
 def applied(t: float, node: str, slot: int, value: str, executed: bool = True) -> dict:
@@ -18,13 +30,13 @@ def applied(t: float, node: str, slot: int, value: str, executed: bool = True) -
 def test_prefix_logs_pass() -> None:
     events = [applied(1, "r1", 0, "a#1|get|x"), applied(2, "r2", 0, "a#1|get|x"),
               applied(3, "r1", 1, "noop", False), applied(4, "r1", 2, "b#1|get|x")]
-    assert applied_violations(events) == []
+    assert run(events)[1] == []
 
 
 def test_diverging_logs_skipped_slots_and_double_execution_are_caught() -> None:
     events = [applied(1, "r1", 0, "a#1|get|x"), applied(2, "r2", 0, "b#1|get|x"),
               applied(3, "r1", 2, "c#1|get|x"), applied(4, "r2", 1, "b#1|get|x")]
-    found = {(v.invariant, v.instance) for v in applied_violations(events)}
+    found = {(v.invariant, v.instance) for v in run(events)[1]}
     assert found == {("prefix", 0), ("prefix", 2), ("exactly-once", 1)}
 
 
@@ -32,7 +44,7 @@ def test_amnesia_restart_may_apply_again() -> None:
     events = [applied(1, "r1", 0, "a#1|get|x"),
               {"t": 2, "ev": "recover", "node": "r1", "amnesia": True},
               applied(3, "r1", 0, "a#1|get|x")]
-    assert applied_violations(events) == []
+    assert run(events)[1] == []
 
 
 def test_acknowledged_put_missing_from_the_log_is_caught() -> None:
@@ -44,13 +56,14 @@ def test_acknowledged_put_missing_from_the_log_is_caught() -> None:
         {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": "ok"},
         {"t": 6, "ev": "respond", "node": "c1", "id": "c1#2", "result": None},
     ]
-    assert [v.invariant for v in durability_violations(events)] == ["durability"]
+    assert [v.invariant for v in run(events)[1]] == ["durability"]
     learned = {"t": 4, "ev": "learned", "node": "r1", "instance": 0, "value": "c1#1|put|x|c1#1"}
-    assert durability_violations([learned, *events]) == []
+    assert run([learned, *events])[1] == []
 
 
 def test_time_without_leader_counts_gaps_between_reigns() -> None:
     events = [
+        {"t": 10, "ev": "campaign", "node": "r1"},
         {"t": 40, "ev": "elected", "node": "r1"},
         {"t": 1000, "ev": "crash", "node": "r1"},
         {"t": 1250, "ev": "elected", "node": "r2"},
@@ -58,12 +71,12 @@ def test_time_without_leader_counts_gaps_between_reigns() -> None:
         {"t": 1400, "ev": "deposed", "node": "r2"},
         {"t": 2000, "ev": "deposed", "node": "r3"},
     ]
-    assert time_without_leader(events, 3000.0) == 40 + 250 + 1000
+    figures = run(events, horizon=3000.0)[0]
+    assert figures["time_without_leader"] == 40 + 250 + 1000
+    assert (figures["elections"], figures["leaders_elected"]) == (1, 3)
 
 
 def test_figures_count_network_messages_per_committed_command() -> None:
-    scenario = {"nodes": {"r1": ["replica"], "r2": ["replica"], "c1": ["client"]},
-                "horizon": 100.0, "time_unit": "ms"}
     events = [
         {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#1", "op": "get", "key": "x",
          "value": None},
@@ -76,10 +89,11 @@ def test_figures_count_network_messages_per_committed_command() -> None:
         {"t": 4, "ev": "send", "src": "r1", "dst": "c1"},
         {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": None},
     ]
-    figures = replicated_figures(scenario, events)
+    figures = run(events)[0]
     assert figures["commands_committed"] == 1
     assert figures["messages_per_command"] == 4
     assert figures["replica_messages_per_command"] == 2
     assert figures["commit_latency"]["p50"] == 5
     assert figures["throughput_per_s"] == 200.0
     assert figures["time_without_leader"] is None
+    assert figures["linearizability"]["verdict"] == "ok"

@@ -96,11 +96,11 @@ def test_ctrl_c_keeps_a_valid_table_and_resume_finishes_it(
     real = runs.execute
     calls = []
 
-    def interrupted(scenario, seed=None):  # type: ignore[no-untyped-def]
+    def interrupted(scenario, seed=None, **options):  # type: ignore[no-untyped-def]
         calls.append(seed)
         if len(calls) == 9:
             raise KeyboardInterrupt
-        return real(scenario, seed)
+        return real(scenario, seed, **options)
 
     monkeypatch.setattr(runs, "execute", interrupted)
     with pytest.raises(SweepInterrupted) as stopped:
@@ -154,10 +154,10 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(
     bad_seed = run_seed(spec.seed, spec.points()[2].params, 3)
     real = runs.execute
 
-    def flaky(scenario, seed=None):  # type: ignore[no-untyped-def]
+    def flaky(scenario, seed=None, **options):  # type: ignore[no-untyped-def]
         if seed == bad_seed:
             raise RuntimeError("simulated\nbug")
-        return real(scenario, seed)
+        return real(scenario, seed, **options)
 
     monkeypatch.setattr(runs, "execute", flaky)
     result = run_sweep(spec, tmp_path / "out")

@@ -28,12 +28,13 @@ from paxossim.runs import execute
 from paxossim.scenario import scenario_from_dict
 
 
-def time_to_decision(events: list[dict[str, Any]]) -> float | None:
-    requests = [e["t"] for e in events if e["ev"] == "request"]
-    learned = [e["t"] for e in events if e["ev"] == "learned"]
-    if not requests or not learned:
+def time_to_decision(summary: dict[str, Any]) -> float | None:
+    """From the first client request to the first node learning a decision."""
+    first_request = summary["first_request_at"]
+    learned = [fact["t"] for fact in summary["learned"].values()]
+    if first_request is None or not learned:
         return None
-    return min(learned) - min(requests)
+    return min(learned) - first_request
 
 
 def decision_times(
@@ -47,7 +48,7 @@ def decision_times(
         changed = copy.deepcopy(raw)
         changed.setdefault("p2p", {})["timeout_jitter"] = width
         scenario = scenario_from_dict(changed, source)
-        times[width] = [time_to_decision(execute(scenario, seed).events)
+        times[width] = [time_to_decision(execute(scenario, seed, keep=False).summary)
                         for seed in range(1, seeds + 1)]
     return times
 

@@ -14,19 +14,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paxossim import protocols
 from paxossim.eventlog import atomic_write
-from paxossim.labels import ballot_label, message_label, time_label, value_label
+from paxossim.events import RUNTIME_EVENTS
+from paxossim.labels import render, time_label
+from paxossim.protocols.contract import EventKind, Protocol
 
 MAX_ARROWS = 200
 MAX_MERMAID_STEPS = 300
-TYPE_COLORS = {
-    "prepare": "#1f77b4",
-    "promise": "#2ca02c",
-    "accept": "#9467bd",
-    "accepted": "#17becf",
-    "nack": "#d62728",
-}
-OTHER_COLOR = "#7f7f7f"
+PALETTE = ("#7f7f7f", "#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#d62728", "#8c564b",
+           "#e377c2", "#bcbd22", "#ff7f0e", "#393b79", "#637939")
+"""Message colours, in the order the protocol declares its messages (Paxos:
+request grey, prepare blue, promise green, accept purple, accepted cyan,
+nack red)."""
+
+
+def type_colors(protocol: Protocol) -> dict[str, str]:
+    return {message.TYPE: PALETTE[index % len(PALETTE)]
+            for index, message in enumerate(protocol.messages)}
+
+
+def message_text(protocol: Protocol, kind: str, msg: dict[str, Any], fmt: str) -> str:
+    label, details = protocol.message_label(kind, msg)
+    return render(label, details, msg, fmt)
+
+
+def marks(protocol: Protocol) -> dict[str, EventKind]:
+    """Event kinds (full names) that diagrams mark beside a lifeline."""
+    return {name: kind for name, kind in (RUNTIME_EVENTS | protocol.event_kinds()).items()
+            if kind.mark}
 
 
 @dataclass
@@ -101,6 +117,9 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     scenario = header["scenario"]
     fmt = scenario.get("ballot_format", "number")
     unit = scenario.get("time_unit", "ms")
+    protocol = protocols.get(scenario["protocol"])
+    colors = type_colors(protocol)
+    marked = marks(protocol)
     nodes = list(scenario["nodes"])
     column = {name: index for index, name in enumerate(nodes)}
     all_traces = traces(events)
@@ -131,7 +150,7 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     labels = LabelPlacer(y_per_line=end / height * 0.16)
     for trace in shown:
         x0, x1 = column[trace.src], column[trace.dst]
-        color = TYPE_COLORS.get(trace.kind, OTHER_COLOR)
+        color = colors.get(trace.kind, PALETTE[0])
         style = "--" if trace.copy_of is not None else "-"
         if trace.delivered is not None:
             ax.annotate("", xy=(x1, trace.delivered), xytext=(x0, trace.sent),
@@ -143,7 +162,7 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
             x_end = x0 + 0.4 * (x1 - x0)
             ax.plot([x0, x_end], [trace.sent, y_end], color=color, lw=1.3, ls=style)
             ax.plot([x_end], [y_end], marker="x", color="#d62728", ms=9, mew=2, zorder=4)
-        text = message_label(trace.kind, trace.msg, fmt)
+        text = message_text(protocol, trace.kind, trace.msg, fmt)
         if trace.dropped is not None:
             text += f" [dropped: {trace.why}]"
         spot = labels.place(x0, trace.sent, x_end, y_end, len(text))
@@ -153,16 +172,15 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                           "alpha": 0.85})
     for event in events:
-        if event["ev"] == "refused":
-            ax.text(column[event["node"]] + 0.06, event["t"],
-                    f"refuses {ballot_label(event['ballot'], fmt)}", fontsize=8,
-                    color="#d62728", va="center")
-        if event["ev"] == "learned":
-            ax.plot([column[event["node"]]], [event["t"]], marker="*", ms=14, color="#ff7f0e",
-                    zorder=6)
-            ax.text(column[event["node"]] + 0.06, event["t"],
-                    f"learns {value_label(event['value'])}", fontsize=8, color="#b35806",
-                    va="center")
+        kind = marked.get(event["ev"])
+        if kind is None or kind.mark_style == "fault" or event.get("node") not in column:
+            continue
+        x = column[event["node"]]
+        if kind.mark_style == "decision":
+            ax.plot([x], [event["t"]], marker="*", ms=14, color="#ff7f0e", zorder=6)
+        color = {"decision": "#b35806", "refusal": "#d62728"}.get(kind.mark_style, "#444444")
+        ax.text(x + 0.06, event["t"], render(kind.mark, (), event, fmt), fontsize=8,
+                color=color, va="center")
 
     violated: dict[float, set[str]] = {}
     for violation in violations:
@@ -189,9 +207,12 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
         fig.text(0.01, 0.005, f"first {len(shown)} of {len(all_traces)} messages shown "
                  f"(up to t={time_label(end / 1.05)} {unit})",
                  fontsize=8)
-    handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in TYPE_COLORS.items()]
+    drawn = {trace.kind for trace in shown}
+    handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in colors.items()
+               if k in drawn]
     handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
-    handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10, label="learned"))
+    handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10,
+                              label="decided (learned)"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
                frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -240,11 +261,13 @@ _MERMAID_CODES = {"#": "#35;", ";": "#59;"}
 def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
     scenario = header["scenario"]
     fmt = scenario.get("ballot_format", "number")
+    protocol = protocols.get(scenario["protocol"])
+    marked = marks(protocol)
     lines = ["sequenceDiagram"]
     lines += [f"    participant {name}" for name in scenario["nodes"]]
     steps: list[tuple[float, int, str]] = []
     for order, trace in enumerate(traces(events)):
-        label = _mermaid_text(message_label(trace.kind, trace.msg, fmt))
+        label = _mermaid_text(message_text(protocol, trace.kind, trace.msg, fmt))
         if trace.delivered is not None:
             arrow = "-->>" if trace.copy_of is not None else "->>"
             steps.append((trace.delivered, order, f"    {trace.src}{arrow}{trace.dst}: {label}"))
@@ -253,8 +276,9 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
                           f"    {trace.src}-x{trace.dst}: {label} (dropped: {trace.why})"))
     notes = len(steps)
     for event in events:
-        note = _note(event, fmt)
-        if note is not None:
+        kind = marked.get(event["ev"])
+        if kind is not None:
+            note = f"{render(kind.mark, (), event, fmt)} at t={time_label(event['t'])}"
             notes += 1
             steps.append((event["t"], notes, f"    Note over {event['node']}: "
                           f"{_mermaid_text(note)}"))
@@ -265,20 +289,6 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
         lines.append(f"    Note over {names[0]},{names[-1]}: ... "
                      f"{len(ordered) - MAX_MERMAID_STEPS} more steps in events.jsonl")
     return "\n".join(lines) + "\n"
-
-
-def _note(event: dict[str, Any], fmt: str) -> str | None:
-    match event["ev"]:
-        case "refused":
-            return (f"refuses {ballot_label(event['ballot'], fmt)}: promised "
-                    f"{ballot_label(event['promised'], fmt)}")
-        case "learned":
-            return f"learns {value_label(event['value'])} at t={time_label(event['t'])}"
-        case "crash":
-            return f"crashes at t={time_label(event['t'])}"
-        case "recover":
-            return f"recovers at t={time_label(event['t'])}"
-    return None
 
 
 def write_mermaid(header: dict[str, Any], events: list[dict[str, Any]], path: Path) -> Path:

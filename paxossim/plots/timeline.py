@@ -14,7 +14,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from paxossim import protocols
 from paxossim.eventlog import atomic_write
+from paxossim.labels import render
 
 BINS = 60
 
@@ -43,15 +45,17 @@ def fault_windows(
 
 
 def command_latencies(
-    events: list[dict[str, Any]], horizon: float
+    events: list[dict[str, Any]], horizon: float, protocol: str
 ) -> tuple[list[tuple[float, float, str]], list[tuple[float, float]]]:
-    """Answered (invoked at, latency, op) and unanswered (invoked at, latency so far)."""
+    """Answered (invoked at, latency, op) and unanswered (invoked at, latency so far),
+    from the KV clients' ``invoke`` and ``respond`` events."""
+    invoke, respond = f"{protocol}.invoke", f"{protocol}.respond"
     invoked: dict[str, tuple[float, str]] = {}
     answered = []
     for event in events:
-        if event["ev"] == "invoke":
+        if event["ev"] == invoke:
             invoked[event["id"]] = (event["t"], event["op"])
-        elif event["ev"] == "respond" and event["id"] in invoked:
+        elif event["ev"] == respond and event["id"] in invoked:
             start, op = invoked.pop(event["id"])
             answered.append((start, event["t"] - start, op))
     pending = [(start, horizon - start) for start, _ in invoked.values()]
@@ -67,7 +71,10 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
     scenario = header["scenario"]
     unit = scenario.get("time_unit", "ms")
     horizon = float(scenario["horizon"])
-    answered, pending = command_latencies(events, horizon)
+    protocol = protocols.get(scenario["protocol"])
+    leader_marks = {name: kind for name, kind in protocol.event_kinds().items()
+                    if kind.mark_style == "leader"}
+    answered, pending = command_latencies(events, horizon, protocol.name)
     crashes, cuts = fault_windows(events, horizon)
 
     fig, (top, bottom) = plt.subplots(
@@ -89,10 +96,11 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
     top.set_ylabel(f"latency, client send to answer ({unit})")
     low, high = top.get_ylim()
     for event in events:
-        if event["ev"] == "elected":
+        kind = leader_marks.get(event["ev"])
+        if kind is not None:
             top.axvline(event["t"], color="#555555", ls="--", lw=0.8)
-            top.text(event["t"], high, f" {event['node']} elected", rotation=90, va="top",
-                     ha="right", fontsize=7, color="#333333")
+            top.text(event["t"], high, f" {render(kind.mark, (), event)}", rotation=90,
+                     va="top", ha="right", fontsize=7, color="#333333")
     for node, start, _stop in crashes:
         top.text(start, low, f" {node} down", fontsize=8, color="#d62728", va="bottom")
     for start, _stop in cuts:

@@ -10,11 +10,9 @@ That keeps every protocol testable by hand-feeding messages (see
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
 from paxossim.rng import Stream
-from paxossim.schema import Table
 
 
 class Context(Protocol):
@@ -51,10 +49,15 @@ class Context(Protocol):
 class Message:
     """Base of protocol messages: frozen slotted dataclasses with a ``TYPE``.
 
-    The log writes a message as ``"type": TYPE`` plus its fields.
+    The log writes a message as ``"type": TYPE`` plus its fields. ``LABEL``
+    (and ``DETAILS``) say how diagrams write it, in the template notation of
+    :class:`paxossim.protocols.contract.EventKind`; without one, a message
+    is written as its type and ballot.
     """
 
     TYPE: ClassVar[str] = "message"
+    LABEL: ClassVar[str] = ""
+    DETAILS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
 
 class Node(ABC):
@@ -71,43 +74,3 @@ class Node(ABC):
 
     def on_timer(self, name: str) -> None:
         """Called when a timer set with ``ctx.set_timer`` fires."""
-
-
-class ProtocolFamily(ABC):
-    """Everything the rest of paxossim needs to know about one protocol."""
-
-    name: ClassVar[str]
-    description: ClassVar[str]
-
-    @abstractmethod
-    def roles(self) -> tuple[str, ...]: ...
-
-    @abstractmethod
-    def variants(self) -> dict[str, str]:
-        """Variant name -> one-line description; ``correct`` is always there."""
-
-    @abstractmethod
-    def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Any:
-        """Validate the scenario's ``[<protocol name>]`` table."""
-
-    @abstractmethod
-    def options_to_dict(self, options: Any) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def make_node(self, node_id: str, scenario: Any, ctx: Context) -> Node: ...
-
-    @abstractmethod
-    def request(self, value: str, ballot: int | None) -> Message:
-        """The message a client sends to ask for ``value`` to be decided."""
-
-    def extra_checks(
-        self, header: dict[str, Any], events: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[Any]]:
-        """Protocol-specific summary fields and safety violations (``checks.Violation``),
-        from the log, beyond the per-instance checks every run gets.
-
-        Why a hook: a replicated log has invariants of its own (applied logs are
-        prefixes of one another, the client history is linearizable) and figures
-        of its own (commit latency, elections); ``metrics.summarize`` merges both.
-        """
-        return {}, []

@@ -37,9 +37,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from paxossim.protocols.base import Context, Message, Node, ProtocolFamily
+from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.contract import EventKind, Protocol, StreamCheck, Variant
+from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import (
+    CLIENT_EVENTS,
+    DECISION,
     NOOP,
+    REPLICA_EVENTS,
     Ballot,
     ClientOptions,
     KVStore,
@@ -52,13 +57,8 @@ from paxossim.protocols.replicated import (
     parse_client_options,
     parse_command,
 )
+from paxossim.protocols.replicated_checks import ReplicatedLogCheck
 from paxossim.schema import Table
-
-VARIANTS: dict[str, str] = {
-    "correct": "Multi-Paxos with a stable leader; reads go through the log",
-    "stale-read-leader": "the leader answers reads from its own state, and a leader cut off"
-    " from the majority keeps doing so: stale reads",
-}
 
 Entry = tuple[int, Ballot, str]
 """(slot, accepted ballot, accepted value), as a promise reports it."""
@@ -163,19 +163,11 @@ class MultiPaxosOptions:
     clients: ClientOptions = field(default_factory=ClientOptions)
 
 
-def majority(count: int) -> int:
-    return count // 2 + 1
-
-
 @dataclass(frozen=True)
 class Cluster:
     replicas: tuple[str, ...]
-    variant: str
+    quorums: Quorums
     options: MultiPaxosOptions
-
-    @property
-    def quorum(self) -> int:
-        return majority(len(self.replicas))
 
 
 # -- the replica --------------------------------------------------------------
@@ -272,7 +264,7 @@ class Replica(Node):
             if replica != self.ctx.node_id:
                 self.ctx.send(replica, Probe())
         self.reset_election_timer()
-        if len(self.grants) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase1(self.grants):
             self.campaign()
 
     def on_probe(self, src: str) -> None:
@@ -285,7 +277,7 @@ class Replica(Node):
         if self.role != "probing" or not msg.granted:
             return
         self.grants.add(src)
-        if len(self.grants) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase1(self.grants):
             self.campaign()
 
     def campaign(self) -> None:
@@ -323,7 +315,7 @@ class Replica(Node):
         if self.role != "candidate" or msg.ballot != self.ballot:
             return
         self.promises[src] = msg
-        if len(self.promises) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase1(self.promises):
             self.become_leader()
 
     def become_leader(self) -> None:
@@ -433,9 +425,7 @@ class Replica(Node):
         if self.role not in ("leader", "candidate", "probing"):
             self.ctx.send(src, Reply(cid, False, leader=self.leader))
             return
-        command = parse_command(msg.command)
-        if self.cluster.variant == "stale-read-leader" and command and command.op == "get":
-            self.ctx.send(src, Reply(cid, True, self.kv.data.get(command.key)))
+        if self.serves_read_locally(src, cid, msg.command):
             return
         self.waiting[cid] = src
         if cid in self.in_flight:
@@ -458,7 +448,7 @@ class Replica(Node):
         if voters is None:
             return
         voters.add(src)
-        if len(voters) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase2(voters):
             value = self.proposals.pop(msg.slot)
             del self.votes[msg.slot], self.proposed_at[msg.slot]
             self.learn(msg.slot, value)
@@ -468,13 +458,9 @@ class Replica(Node):
         assert self.ballot is not None
         now = self.ctx.now
         interval = self.options.heartbeat_interval
-        if self.cluster.variant != "stale-read-leader":
-            horizon = now - self.options.election_timeout_max
-            heard = sum(1 for r in self.cluster.replicas
-                        if r == self.ctx.node_id or self.last_ack.get(r, -1.0) >= horizon)
-            if heard < self.cluster.quorum:
-                self.step_down("lost quorum")
-                return
+        if self.lost_quorum(now):
+            self.step_down("lost quorum")
+            return
         self.resend_stalled()
         beat = Heartbeat(self.ballot, self.first_undecided)
         for replica in self.cluster.replicas:
@@ -484,6 +470,18 @@ class Replica(Node):
                 self.last_sent[replica] = now
                 self.ctx.send(replica, beat)
         self.ctx.set_timer("heartbeat", interval)
+
+    def serves_read_locally(self, src: str, cid: str, command: str) -> bool:
+        """Reads go through the log like writes (a hook for the stale-read variant)."""
+        return False
+
+    def lost_quorum(self, now: float) -> bool:
+        """A leader that heard from no phase-2 quorum within an election timeout
+        steps down: a partitioned leader must stop taking commands."""
+        horizon = now - self.options.election_timeout_max
+        heard = [r for r in self.cluster.replicas
+                 if r == self.ctx.node_id or self.last_ack.get(r, -1.0) >= horizon]
+        return not self.cluster.quorums.is_phase2(heard)
 
     def on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
         if self.role == "leader" and msg.ballot == self.ballot:
@@ -597,18 +595,57 @@ class Replica(Node):
                 self.on_probe_reply(src, msg)
 
 
+# -- broken variants ------------------------------------------------------------
+
+
+class StaleReadLeader(Replica):
+    """Answers reads from its own state, and keeps leading without a quorum:
+    cut off by a partition, it serves stale reads."""
+
+    def serves_read_locally(self, src: str, cid: str, command: str) -> bool:
+        parsed = parse_command(command)
+        if parsed is None or parsed.op != "get":
+            return False
+        self.ctx.send(src, Reply(cid, True, self.kv.data.get(parsed.key)))
+        return True
+
+    def lost_quorum(self, now: float) -> bool:
+        return False
+
+
+REPLICAS: dict[str, type[Replica]] = {"correct": Replica, "stale-read-leader": StaleReadLeader}
+
+VARIANTS: dict[str, Variant] = {
+    "correct": Variant("Multi-Paxos with a stable leader; reads go through the log"),
+    "stale-read-leader": Variant("the leader answers reads from its own state, and a leader cut"
+                                 " off from the majority keeps doing so: stale reads"),
+}
+
+EVENTS: tuple[EventKind, ...] = REPLICA_EVENTS + CLIENT_EVENTS + (
+    EventKind("campaign", ("ballot", "low"),
+              "{node} campaigns for leader with ballot {ballot:ballot} (phase 1 from slot {low})"),
+    EventKind("promised", ("ballot", "low", "reported"), "{node} promises ballot {ballot:ballot}"),
+    EventKind("elected", ("ballot",), "{node} is elected leader with ballot {ballot:ballot}",
+              mark="{node} elected", mark_style="leader"),
+    EventKind("recover_slot", ("instance", "value"),
+              "{node} re-proposes {value:value} in slot {instance}"),
+    EventKind("deposed", ("ballot", "reason", "by"), "{node} stops leading ({reason})"),
+)
+
+
 # -- the family ---------------------------------------------------------------
 
 
-class MultiPaxosFamily(ProtocolFamily):
+class MultiPaxosProtocol(Protocol):
     name = "multipaxos"
     description = "Multi-Paxos: an elected leader orders clients' commands in a replicated log"
 
-    def roles(self) -> tuple[str, ...]:
-        return ("replica", "client")
-
-    def variants(self) -> dict[str, str]:
-        return dict(VARIANTS)
+    roles = ("replica", "client")
+    messages = (Submit, Reply, Probe, ProbeReply, Prepare, Promise, Accept, Accepted, Heartbeat,
+                HeartbeatAck, Decisions, Nack)
+    events = EVENTS
+    decision = DECISION
+    variants = VARIANTS
 
     def parse_options(
         self, table: Table, nodes: Mapping[str, tuple[str, ...]]
@@ -648,19 +685,21 @@ class MultiPaxosFamily(ProtocolFamily):
             out["preferred_leader"] = options.preferred_leader
         return out | client_options_to_dict(options.clients)
 
-    def make_node(self, node_id: str, scenario: Any, ctx: Context) -> Node:
+    def make_node(self, node_id: str, scenario: Any, ctx: Context, variant: str) -> Node:
         if "client" in scenario.nodes[node_id]:
             return make_client(ctx, scenario, scenario.options.clients)
-        cluster = Cluster(tuple(scenario.nodes_with("replica")), scenario.variant,
-                          scenario.options)
-        return Replica(ctx, cluster)
+        replicas = tuple(scenario.nodes_with("replica"))
+        cluster = Cluster(replicas, scenario.quorums_of(replicas), scenario.options)
+        return REPLICAS[variant](ctx, cluster)
 
-    def request(self, value: str, ballot: int | None) -> Submit:
+    def client_request(self, value: str, extra: Mapping[str, Any]) -> Submit:
         return Submit(value)
 
-    def extra_checks(
-        self, header: dict[str, Any], events: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[Any]]:
-        from paxossim.replog_metrics import replicated_checks
+    def checks(self, scenario: Mapping[str, Any]) -> list[StreamCheck]:
+        return [ReplicatedLogCheck(self.name, scenario)]
 
-        return replicated_checks(header, events)
+    def visible_state(self, node: Node) -> dict[str, Any]:
+        if not isinstance(node, Replica):
+            return {"pending": sorted(getattr(getattr(node, "client", None), "pending", {}))}
+        return {"role": node.role, "leader": node.leader, "ballot": node.ballot,
+                "promised": node.promised, "first_undecided": node.first_undecided}

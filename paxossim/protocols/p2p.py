@@ -34,9 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from paxossim.protocols.backoff import Backoff, backoff_to_dict, parse_backoff
-from paxossim.protocols.base import Context, Message, Node, ProtocolFamily
+from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.contract import EventKind, Protocol, StreamCheck, Variant
+from paxossim.protocols.paxos.figures import BallotCount
+from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import (
+    CLIENT_EVENTS,
+    DECISION,
     NOOP,
+    REPLICA_EVENTS,
     Ballot,
     ClientOptions,
     KVStore,
@@ -48,14 +54,8 @@ from paxossim.protocols.replicated import (
     make_client,
     parse_client_options,
 )
+from paxossim.protocols.replicated_checks import ReplicatedLogCheck
 from paxossim.schema import Table
-
-VARIANTS: dict[str, str] = {
-    "correct": "every replica runs Basic Paxos per slot for its clients' commands",
-    "ignore-accepted-values": "a replica that wins phase 1 for a slot proposes its own"
-    " command even when a promise reports another value already accepted there",
-}
-
 
 # -- messages -----------------------------------------------------------------
 
@@ -124,12 +124,8 @@ class P2POptions:
 @dataclass(frozen=True)
 class Cluster:
     replicas: tuple[str, ...]
+    quorums: Quorums
     options: P2POptions
-    variant: str = "correct"
-
-    @property
-    def quorum(self) -> int:
-        return len(self.replicas) // 2 + 1
 
 
 # -- the replica --------------------------------------------------------------
@@ -220,17 +216,9 @@ class Peer(Node):
         if self.phase != "prepare" or not self.current(msg.slot, msg.ballot):
             return
         self.promises[src] = msg
-        if len(self.promises) < self.cluster.quorum:
+        if not self.cluster.quorums.is_phase1(self.promises):
             return
-        highest: Ballot | None = None
-        value = self.value if self.value is not None else NOOP
-        adopt = self.cluster.variant != "ignore-accepted-values"
-        for promise in self.promises.values() if adopt else ():
-            if promise.accepted_ballot is not None and (
-                highest is None or promise.accepted_ballot > highest
-            ):
-                highest = promise.accepted_ballot
-                value = promise.accepted_value  # type: ignore[assignment]
+        value, highest = self.choose_value()
         self.phase = "accept"
         self.value = value
         self.nacks = set()
@@ -243,6 +231,19 @@ class Peer(Node):
         for replica in self.cluster.replicas:
             self.ctx.send(replica, accept)
 
+    def choose_value(self) -> tuple[str, Ballot | None]:
+        """Phase 2a's rule: the value of the highest-ballot vote reported for the
+        slot, else our client's command (or a no-op when filling a gap)."""
+        value = self.value if self.value is not None else NOOP
+        highest: Ballot | None = None
+        for promise in self.promises.values():
+            if promise.accepted_ballot is not None and (
+                highest is None or promise.accepted_ballot > highest
+            ):
+                highest = promise.accepted_ballot
+                value = promise.accepted_value  # type: ignore[assignment]
+        return value, highest
+
     def on_accepted(self, src: str, msg: Accepted) -> None:
         # Votes count for any ballot of ours in this slot, even one we have
         # since abandoned on a timeout: a majority in one ballot chose its value.
@@ -250,7 +251,7 @@ class Peer(Node):
         if msg.slot != self.slot or voters is None or msg.slot in self.decided:
             return
         voters.add(src)
-        if len(voters) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase2(voters):
             value = self.proposed[msg.ballot]
             decided = Decided(self.slot, value)
             for replica in self.cluster.replicas:
@@ -265,7 +266,7 @@ class Peer(Node):
         # Give up on this ballot only once a quorum can no longer answer yes: one
         # acceptor that promised higher does not stop the others from choosing ours.
         self.nacks.add(src)
-        if len(self.nacks) <= len(self.cluster.replicas) - self.cluster.quorum:
+        if len(self.nacks) <= len(self.cluster.replicas) - self.cluster.quorums.phase2:
             return
         self.preemptions += 1
         self.phase = "backoff"
@@ -387,18 +388,55 @@ class Peer(Node):
                 self.on_submit(src, msg)
 
 
+# -- broken variants ------------------------------------------------------------
+
+
+class IgnoreAcceptedValuesPeer(Peer):
+    """Proposes its own command in a slot it won phase 1 for, even when a
+    promise reports another value already accepted there."""
+
+    def choose_value(self) -> tuple[str, Ballot | None]:
+        return (self.value if self.value is not None else NOOP), None
+
+
+PEERS: dict[str, type[Peer]] = {"correct": Peer, "ignore-accepted-values": IgnoreAcceptedValuesPeer}
+
+VARIANTS: dict[str, Variant] = {
+    "correct": Variant("every replica runs Basic Paxos per slot for its clients' commands"),
+    "ignore-accepted-values": Variant(
+        "a replica that wins phase 1 for a slot proposes its own command even when a promise"
+        " reports another value already accepted there"),
+}
+
+EVENTS: tuple[EventKind, ...] = REPLICA_EVENTS + CLIENT_EVENTS + (
+    EventKind("propose", ("instance", "ballot", "value", "attempt"),
+              "{node} proposes {value:value} for slot {instance} with ballot {ballot:ballot}"),
+    EventKind("promised", ("instance", "ballot", "accepted_ballot", "accepted_value"),
+              "{node} promises ballot {ballot:ballot} for slot {instance}",
+              details=(("accepted_ballot", ", reporting {accepted_value:value} accepted at "
+                        "{accepted_ballot:ballot}"),)),
+    EventKind("phase2", ("instance", "ballot", "value", "adopted_from"),
+              "{node} asks to accept {value:value} in slot {instance} at {ballot:ballot}",
+              details=(("adopted_from", ", adopted from ballot {adopted_from:ballot}"),)),
+    EventKind("preempted", ("instance", "ballot", "by", "backoff"),
+              "{node} is preempted by ballot {by:ballot}"),
+    EventKind("timeout", ("instance", "ballot", "phase"),
+              "{node} times out waiting in {phase} for ballot {ballot:ballot}"),
+)
+
+
 # -- the family ---------------------------------------------------------------
 
 
-class P2PFamily(ProtocolFamily):
+class P2PProtocol(Protocol):
     name = "p2p"
     description = "Peer-to-peer replicated log: every replica proposes per slot, with backoff"
 
-    def roles(self) -> tuple[str, ...]:
-        return ("replica", "client")
-
-    def variants(self) -> dict[str, str]:
-        return dict(VARIANTS)
+    roles = ("replica", "client")
+    messages = (Submit, Reply, Prepare, Promise, Accept, Accepted, Nack, Decided)
+    events = EVENTS
+    decision = DECISION
+    variants = VARIANTS
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> P2POptions:
         defaults = P2POptions()
@@ -419,18 +457,21 @@ class P2PFamily(ProtocolFamily):
             "gap_timeout": options.gap_timeout,
         } | backoff_to_dict(options.backoff) | client_options_to_dict(options.clients)
 
-    def make_node(self, node_id: str, scenario: Any, ctx: Context) -> Node:
+    def make_node(self, node_id: str, scenario: Any, ctx: Context, variant: str) -> Node:
         if "client" in scenario.nodes[node_id]:
             return make_client(ctx, scenario, scenario.options.clients)
-        return Peer(ctx, Cluster(tuple(scenario.nodes_with("replica")), scenario.options,
-                                 scenario.variant))
+        replicas = tuple(scenario.nodes_with("replica"))
+        cluster = Cluster(replicas, scenario.quorums_of(replicas), scenario.options)
+        return PEERS[variant](ctx, cluster)
 
-    def request(self, value: str, ballot: int | None) -> Submit:
+    def client_request(self, value: str, extra: Mapping[str, Any]) -> Submit:
         return Submit(value)
 
-    def extra_checks(
-        self, header: dict[str, Any], events: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[Any]]:
-        from paxossim.replog_metrics import replicated_checks
+    def checks(self, scenario: Mapping[str, Any]) -> list[StreamCheck]:
+        return [ReplicatedLogCheck(self.name, scenario), BallotCount(self.name)]
 
-        return replicated_checks(header, events)
+    def visible_state(self, node: Node) -> dict[str, Any]:
+        if not isinstance(node, Peer):
+            return {}
+        return {"phase": node.phase, "slot": node.slot, "ballot": node.ballot,
+                "first_undecided": node.first_undecided}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.contract import DecisionRule, EventKind
 from paxossim.schema import Table
 
 NOOP = "noop"
@@ -32,6 +33,34 @@ NOOP = "noop"
 Ballot = tuple[int, str]
 
 WORKLOADS = ("closed", "open")
+
+DECISION = DecisionRule(vote="accepted", voters="replica", instance="instance",
+                        learn="learned", proposals=("request",), allowed=("noop_allowed",))
+"""A slot's value is decided once a quorum of replicas accepted it in one ballot."""
+
+CLIENT_EVENTS: tuple[EventKind, ...] = (
+    EventKind("invoke", ("id", "op", "key", "value"),
+              "client {node} sends {op}({key}) as {id}",
+              details=(("value", ", writing {value:value}"),)),
+    EventKind("request", ("id", "value"), "client {node} asks for {value:value}", told=False),
+    EventKind("respond", ("id", "result"),
+              "client {node} gets the answer to {id}: {result:value}"),
+    EventKind("client_retry", ("id", "to"), "client {node} re-sends {id} to {to}"),
+)
+"""What the KV clients emit: the history the linearizability check reads."""
+
+REPLICA_EVENTS: tuple[EventKind, ...] = (
+    EventKind("noop_allowed", ("value",), "{node} may fill gaps with {value:value}",
+              told=False),
+    EventKind("accepted", ("instance", "ballot", "value"),
+              "{node} accepts {value:value} in slot {instance} at ballot {ballot:ballot}"),
+    EventKind("learned", ("instance", "value"),
+              "{node} learns {value:value} for slot {instance}",
+              mark="learns {value:value}", mark_style="decision"),
+    EventKind("applied", ("instance", "value", "executed"),
+              "{node} applies slot {instance}", told=False),
+)
+"""What every replica of a replicated log emits (the decision rule reads these)."""
 
 
 # -- commands -----------------------------------------------------------------

@@ -1,93 +1,29 @@
-"""Basic (single-decree) Paxos as sans-IO state machines, plus broken variants.
+"""The three roles of Basic Paxos, as the paper states their rules.
 
-Roles: a *proposer* runs prepare/promise then accept/accepted for a value a
-client asked for; an *acceptor* promises and accepts ballots; a *learner*
-learns a value once a majority of acceptors accepted it in one ballot. A node
-may hold several roles; :class:`PaxosNode` routes each message to the roles
-that take it.
-
-Ballots are pairs ``(number, proposer id)`` compared as tuples, so two
-proposers never share a ballot. Acceptors persist promises and votes before
-they answer (``ctx.storage``), which is what makes a crash harmless.
-
-Broken variants deviate from this in one small, documented way each; the
-safety checker must catch every one of them (tests and ``explore`` prove it).
+A node may hold several roles; :class:`PaxosNode` routes each message to the
+roles that take it. Broken variants (``variants.py``) subclass a role and
+override one rule; nothing here knows about them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from paxossim.protocols.backoff import Backoff, backoff_to_dict, parse_backoff
-from paxossim.protocols.base import Context, Message, Node, ProtocolFamily
-from paxossim.schema import Table
-
-Ballot = tuple[int, str]
-
-VARIANTS: dict[str, str] = {
-    "correct": "Basic Paxos as published",
-    "forget-promise-on-restart": "acceptors keep promises and votes in volatile memory only,"
-    " so a restart forgets them",
-    "ignore-accepted-values": "proposers always propose their own value, ignoring the"
-    " accepted values reported in promises",
-    "quorum-one-short": "proposers and learners take one vote fewer than a majority as a quorum",
-    "mixed-ballot-learner": "learners count accepted votes for a value across different ballots",
-    "accept-below-promise": "acceptors accept a ballot lower than the one they promised",
-}
-
-
-# -- messages -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ClientRequest(Message):
-    TYPE: ClassVar[str] = "request"
-    value: str
-    ballot: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Prepare(Message):
-    TYPE: ClassVar[str] = "prepare"
-    ballot: Ballot
-
-
-@dataclass(frozen=True, slots=True)
-class Promise(Message):
-    TYPE: ClassVar[str] = "promise"
-    ballot: Ballot
-    accepted_ballot: Ballot | None
-    accepted_value: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Accept(Message):
-    TYPE: ClassVar[str] = "accept"
-    ballot: Ballot
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted(Message):
-    TYPE: ClassVar[str] = "accepted"
-    ballot: Ballot
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Nack(Message):
-    """An acceptor's refusal of ``ballot``: it has promised ``promised``."""
-
-    TYPE: ClassVar[str] = "nack"
-    ballot: Ballot
-    promised: Ballot
-    phase: str
-
-
-# -- options ------------------------------------------------------------------
+from paxossim.protocols.backoff import Backoff
+from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.paxos.messages import (
+    Accept,
+    Accepted,
+    Ballot,
+    ClientRequest,
+    Nack,
+    Prepare,
+    Promise,
+)
+from paxossim.protocols.quorums import Quorums
 
 
 @dataclass(frozen=True)
@@ -107,23 +43,17 @@ class PaxosOptions:
     proposer whose clock runs behind is refused like a late message."""
 
 
-def majority(count: int) -> int:
-    return count // 2 + 1
-
-
 @dataclass(frozen=True)
 class Cluster:
-    """Who is who, as each node sees it (from the scenario)."""
+    """Who is who, and what a quorum is, as each node sees it (from the scenario)."""
 
     acceptors: tuple[str, ...]
     learners: tuple[str, ...]
-    variant: str
+    quorums: Quorums
     options: PaxosOptions
 
-    @property
-    def quorum(self) -> int:
-        needed = majority(len(self.acceptors))
-        return max(1, needed - 1) if self.variant == "quorum-one-short" else needed
+    def with_quorums(self, phase1: int, phase2: int) -> Cluster:
+        return replace(self, quorums=replace(self.quorums, phase1=phase1, phase2=phase2))
 
 
 # -- roles --------------------------------------------------------------------
@@ -135,40 +65,40 @@ class Acceptor:
     def __init__(self, ctx: Context, cluster: Cluster) -> None:
         self.ctx = ctx
         self.cluster = cluster
-        # The forgetful variant keeps its state in a dict that dies with the
-        # node instead of in ctx.storage, which survives crashes.
-        forgetful = cluster.variant == "forget-promise-on-restart"
-        self.state: dict[str, Any] = {} if forgetful else ctx.storage
+        self.state: dict[str, Any] = self.durable_state()
+
+    def durable_state(self) -> dict[str, Any]:
+        """Where promises and votes live: storage that survives a crash."""
+        return self.ctx.storage
 
     @property
     def promised(self) -> Ballot | None:
         return self.state.get("promised")
 
-    def on_prepare(self, src: str, msg: Prepare) -> None:
+    def below_promise(self, ballot: Ballot) -> bool:
         promised = self.promised
-        if promised is not None and msg.ballot < promised:
-            self.ctx.emit("refused", ballot=msg.ballot, promised=promised, phase="prepare")
-            self.ctx.send(src, Nack(msg.ballot, promised, "prepare"))
+        return promised is not None and ballot < promised
+
+    def refuses_accept(self, ballot: Ballot) -> bool:
+        """Phase 2b's rule: vote for ``ballot`` unless a higher ballot was promised."""
+        return self.below_promise(ballot)
+
+    def on_prepare(self, src: str, msg: Prepare) -> None:
+        if self.below_promise(msg.ballot):
+            self.refuse(src, msg.ballot, "prepare")
             return
         self.state["promised"] = msg.ballot
         accepted_ballot = self.state.get("accepted_ballot")
         accepted_value = self.state.get("accepted_value")
-        self.ctx.emit(
-            "promised",
-            ballot=msg.ballot,
-            accepted_ballot=accepted_ballot,
-            accepted_value=accepted_value,
-        )
+        self.ctx.emit("promised", ballot=msg.ballot, accepted_ballot=accepted_ballot,
+                      accepted_value=accepted_value)
         self.ctx.send(src, Promise(msg.ballot, accepted_ballot, accepted_value))
 
     def on_accept(self, src: str, msg: Accept) -> None:
-        promised = self.promised
-        below = promised is not None and msg.ballot < promised
-        if below and self.cluster.variant != "accept-below-promise":
-            self.ctx.emit("refused", ballot=msg.ballot, promised=promised, phase="accept")
-            self.ctx.send(src, Nack(msg.ballot, promised, "accept"))
+        if self.refuses_accept(msg.ballot):
+            self.refuse(src, msg.ballot, "accept")
             return
-        if not below:
+        if not self.below_promise(msg.ballot):
             self.state["promised"] = msg.ballot
         self.state["accepted_ballot"] = msg.ballot
         self.state["accepted_value"] = msg.value
@@ -178,6 +108,12 @@ class Acceptor:
         for learner in self.cluster.learners:
             if learner != src:
                 self.ctx.send(learner, reply)
+
+    def refuse(self, src: str, ballot: Ballot, phase: str) -> None:
+        promised = self.promised
+        assert promised is not None
+        self.ctx.emit("refused", ballot=ballot, promised=promised, phase=phase)
+        self.ctx.send(src, Nack(ballot, promised, phase))
 
 
 class Proposer:
@@ -251,29 +187,32 @@ class Proposer:
         if self.phase != "prepare" or msg.ballot != self.ballot:
             return
         self.promises[src] = msg
-        if len(self.promises) < self.cluster.quorum:
+        if not self.cluster.quorums.is_phase1(self.promises):
             return
-        value = self.value
-        highest: Ballot | None = None
-        if self.cluster.variant != "ignore-accepted-values":
-            for promise in self.promises.values():
-                if promise.accepted_ballot is not None and (
-                    highest is None or promise.accepted_ballot > highest
-                ):
-                    highest = promise.accepted_ballot
-                    value = promise.accepted_value
-        assert value is not None
+        value, highest = self.choose_value()
         self.phase = "accept"
         self.ctx.emit("phase2", ballot=self.ballot, value=value, adopted_from=highest)
         accept = Accept(self.ballot, value)
         for acceptor in self.promises:
             self.ctx.send(acceptor, accept)
 
+    def choose_value(self) -> tuple[str, Ballot | None]:
+        """Phase 2a's rule: the value of the highest-ballot vote a promise
+        reported, or the client's own if no acceptor in the quorum voted."""
+        value, highest = self.value, None
+        for promise in self.promises.values():
+            if promise.accepted_ballot is not None and (
+                highest is None or promise.accepted_ballot > highest
+            ):
+                highest, value = promise.accepted_ballot, promise.accepted_value
+        assert value is not None, "a proposer in phase 2 has a value"
+        return value, highest
+
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.phase != "accept" or msg.ballot != self.ballot:
             return
         self.accepts.add(src)
-        if len(self.accepts) >= self.cluster.quorum:
+        if self.cluster.quorums.is_phase2(self.accepts):
             self.phase = "done"
             self.ctx.storage["proposer_done"] = True
             self.ctx.cancel_timer("retry")
@@ -311,41 +250,45 @@ class Proposer:
 
 
 class Learner:
-    """Learns a value once a quorum of acceptors accepted it in one ballot."""
+    """Learns a value once a phase-2 quorum of acceptors accepted it in one ballot."""
 
     def __init__(self, ctx: Context, cluster: Cluster) -> None:
         self.ctx = ctx
         self.cluster = cluster
-        self.votes: dict[Any, set[str] | int] = {}
+        self.votes: dict[Ballot, set[str]] = {}
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
-        if self.cluster.variant == "mixed-ballot-learner":
-            # Broken: counts every accepted message for a value, whatever its
-            # ballot and however often the same acceptor sent it.
-            count = self.votes.get(msg.value, 0)
-            assert isinstance(count, int)
-            self.votes[msg.value] = count + 1
-            reached = count + 1 >= self.cluster.quorum
-        else:
-            voters = self.votes.setdefault(msg.ballot, set())
-            assert isinstance(voters, set)
-            voters.add(src)
-            reached = len(voters) >= self.cluster.quorum
         # A correct learner never learns twice; it reports a second, different
         # value anyway, so that a safety bug upstream shows up in the log.
-        if reached and self.ctx.storage.get("learned") != msg.value:
+        if self.counts_as_chosen(src, msg) and self.ctx.storage.get("learned") != msg.value:
             self.ctx.storage["learned"] = msg.value
             self.ctx.emit("learned", value=msg.value, ballot=msg.ballot)
+
+    def counts_as_chosen(self, src: str, msg: Accepted) -> bool:
+        """Votes count only within one ballot, once per acceptor."""
+        voters = self.votes.setdefault(msg.ballot, set())
+        voters.add(src)
+        return self.cluster.quorums.is_phase2(voters)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The classes a node's roles are built from (a variant swaps one)."""
+
+    proposer: type[Proposer] = Proposer
+    acceptor: type[Acceptor] = Acceptor
+    learner: type[Learner] = Learner
 
 
 class PaxosNode(Node):
     """A node holding any of the three roles, routing messages to them."""
 
-    def __init__(self, ctx: Context, roles: tuple[str, ...], cluster: Cluster) -> None:
+    def __init__(self, ctx: Context, roles: tuple[str, ...], cluster: Cluster,
+                 classes: Roles = Roles()) -> None:
         super().__init__(ctx)
-        self.proposer = Proposer(ctx, cluster) if "proposer" in roles else None
-        self.acceptor = Acceptor(ctx, cluster) if "acceptor" in roles else None
-        self.learner = Learner(ctx, cluster) if "learner" in roles else None
+        self.proposer = classes.proposer(ctx, cluster) if "proposer" in roles else None
+        self.acceptor = classes.acceptor(ctx, cluster) if "acceptor" in roles else None
+        self.learner = classes.learner(ctx, cluster) if "learner" in roles else None
         # Which roles take which message, decided once: a node gets every
         # message type, and only the roles it holds should see it.
         handlers: dict[type[Message], list[Callable[[str, Any], None]]] = {}
@@ -354,17 +297,20 @@ class PaxosNode(Node):
             handlers.setdefault(kind, []).append(handler)
 
         if self.proposer:
-            proposer = self.proposer
-            route(ClientRequest, lambda _src, msg: proposer.on_request(msg))
-            route(Promise, proposer.on_promise)
-            route(Accepted, proposer.on_accepted)
-            route(Nack, proposer.on_nack)
+            route(ClientRequest, self.proposer_request)
+            route(Promise, self.proposer.on_promise)
+            route(Accepted, self.proposer.on_accepted)
+            route(Nack, self.proposer.on_nack)
         if self.acceptor:
             route(Prepare, self.acceptor.on_prepare)
             route(Accept, self.acceptor.on_accept)
         if self.learner:
             route(Accepted, self.learner.on_accepted)
         self.handlers = handlers
+
+    def proposer_request(self, _src: str, msg: ClientRequest) -> None:
+        assert self.proposer is not None
+        self.proposer.on_request(msg)
 
     def on_start(self) -> None:
         if self.proposer:
@@ -377,61 +323,3 @@ class PaxosNode(Node):
     def on_timer(self, name: str) -> None:
         if self.proposer:
             self.proposer.on_timer(name)
-
-
-# -- the family ---------------------------------------------------------------
-
-
-class PaxosFamily(ProtocolFamily):
-    name = "paxos"
-    description = "Basic single-decree Paxos: proposers, acceptors, learners"
-
-    def roles(self) -> tuple[str, ...]:
-        return ("proposer", "acceptor", "learner")
-
-    def variants(self) -> dict[str, str]:
-        return dict(VARIANTS)
-
-    def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> PaxosOptions:
-        defaults = PaxosOptions()
-        options = PaxosOptions(
-            retry_timeout=table.number("retry_timeout", defaults.retry_timeout, positive=True),
-            max_attempts=table.integer("max_attempts", defaults.max_attempts, minimum=1),
-            backoff=parse_backoff(table, defaults.backoff),
-            backoff_on_timeout=table.boolean(
-                "backoff_on_timeout", defaults.backoff_on_timeout
-            ),
-            ballot_source=table.string(
-                "ballot_source", defaults.ballot_source, choices=("counter", "clock")
-            ),
-        )
-        if not any("acceptor" in roles for roles in nodes.values()):
-            table.fail("a Paxos scenario needs at least one node with the acceptor role")
-        return options
-
-    def options_to_dict(self, options: PaxosOptions) -> dict[str, Any]:
-        return {
-            "retry_timeout": options.retry_timeout,
-            "max_attempts": options.max_attempts,
-            "backoff_on_timeout": options.backoff_on_timeout,
-            "ballot_source": options.ballot_source,
-        } | backoff_to_dict(options.backoff)
-
-    def make_node(self, node_id: str, scenario: Any, ctx: Context) -> PaxosNode:
-        return PaxosNode(ctx, scenario.nodes[node_id], self.cluster(scenario))
-
-    def cluster(self, scenario: Any) -> Cluster:
-        """Who is who; built once per scenario, not once per node boot."""
-        cached = getattr(self, "_cluster", None)
-        if cached is None or cached[0] is not scenario:
-            cluster = Cluster(
-                acceptors=tuple(scenario.nodes_with("acceptor")),
-                learners=tuple(scenario.nodes_with("learner")),
-                variant=scenario.variant,
-                options=scenario.options,
-            )
-            cached = self._cluster = (scenario, cluster)
-        return cached[1]
-
-    def request(self, value: str, ballot: int | None) -> ClientRequest:
-        return ClientRequest(value, ballot)

@@ -1,0 +1,208 @@
+"""Figures and invariants of replicated-log runs (``multipaxos``, ``p2p``), online.
+
+Invariants, beyond the per-slot agreement/validity/integrity of ``checks``:
+
+- **prefix**: every replica applies slots 0, 1, 2, ... in order, and any two
+  replicas applied the same value in every slot both applied, so their
+  applied logs are prefixes of one another;
+- **exactly-once**: no replica executes one command id twice (a command a
+  client retried may sit in two slots; the second must be skipped);
+- **durability**: a put a client was told succeeded is in the decided log;
+- **linearizability**: the client history (``invoke``/``respond`` events) is
+  linearizable as a key-value map (:mod:`paxossim.linearizability`).
+
+Figures: commands invoked, answered and committed; commit latency (client
+send to client response) p50/p99; throughput; network messages per committed
+command; elections held and won; time without a leader.
+
+Everything is computed as the events stream by; what is kept grows with the
+number of commands (the history, the decided command ids), not with the
+number of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from paxossim.checks import Violation
+from paxossim.linearizability import HistoryBuilder, check_history
+from paxossim.protocols.contract import StreamCheck
+from paxossim.protocols.replicated import NOOP, command_id
+
+PER_SECOND = {"ms": 1000.0, "s": 1.0, "us": 1_000_000.0}
+
+
+class ReplicatedLogCheck(StreamCheck):
+    """Prefix, exactly-once, durability, linearizability, and the log's figures."""
+
+    def __init__(self, protocol: str, scenario: Mapping[str, Any]) -> None:
+        self.scenario = scenario
+        self.replicas = frozenset(n for n, roles in scenario["nodes"].items()
+                                  if "replica" in roles)
+        kinds = ("invoke", "respond", "learned", "applied", "campaign", "elected", "deposed")
+        self.kind = {kind: f"{protocol}.{kind}" for kind in kinds}
+        self.kinds = frozenset({*self.kind.values(), "send", "crash", "recover"})
+        self._handlers = {
+            "send": self._send, "crash": self._crash, "recover": self._recover,
+            self.kind["invoke"]: self._invoke, self.kind["respond"]: self._respond,
+            self.kind["learned"]: self._learned, self.kind["applied"]: self._applied,
+            self.kind["campaign"]: self._campaign, self.kind["elected"]: self._elected,
+            self.kind["deposed"]: self._deposed,
+        }
+        self.position = 0
+        self.violations: list[Violation] = []
+        # prefix and exactly-once
+        self.next_slot: dict[str, int] = {}
+        self.executed: dict[str, set[str]] = {}
+        self.reference: dict[int, tuple[str, str]] = {}
+        # durability
+        self.decided: set[str] = set()
+        self.puts: set[str] = set()
+        self.acknowledged: list[dict[str, Any]] = []
+        # figures
+        self.history = HistoryBuilder()
+        self.invoked: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.first_invoke: float | None = None
+        self.last_response = 0.0
+        self.network_messages = self.replica_messages = 0
+        self.campaigns = self.elected = 0
+        self.leading: set[str] = set()
+        self.without_leader = 0.0
+        self.leaderless_since: float | None = 0.0
+
+    def feed(self, event: dict[str, Any]) -> None:
+        self.position += 1
+        self._handlers[event["ev"]](event)
+
+    # -- handlers ---------------------------------------------------------------
+    def _send(self, event: dict[str, Any]) -> None:
+        if event["src"] != event["dst"]:
+            self.network_messages += 1
+            if event["src"] in self.replicas and event["dst"] in self.replicas:
+                self.replica_messages += 1
+
+    def _crash(self, event: dict[str, Any]) -> None:
+        self._leader_change(event["node"], False, event["t"])
+
+    def _recover(self, event: dict[str, Any]) -> None:
+        if event.get("amnesia"):
+            # The node starts over from an empty log; it will apply again.
+            self.next_slot.pop(event["node"], None)
+            self.executed.pop(event["node"], None)
+
+    def _invoke(self, event: dict[str, Any]) -> None:
+        self.history.invoke(self.position, event)
+        self.invoked[event["id"]] = event["t"]
+        if self.first_invoke is None:
+            self.first_invoke = event["t"]
+        if event["op"] == "put":
+            self.puts.add(event["id"])
+
+    def _respond(self, event: dict[str, Any]) -> None:
+        self.history.respond(self.position, event)
+        invoked = self.invoked.pop(event["id"], None)
+        if invoked is not None:
+            self.latencies.append(event["t"] - invoked)
+            self.last_response = event["t"]
+        if event["id"] in self.puts:
+            self.acknowledged.append(event)
+
+    def _learned(self, event: dict[str, Any]) -> None:
+        self.decided.add(command_id(event["value"]))
+
+    def _applied(self, event: dict[str, Any]) -> None:
+        node, slot, value, time = event["node"], event["instance"], event["value"], event["t"]
+        expected = self.next_slot.get(node, 0)
+        if slot != expected:
+            self.violations.append(Violation(
+                "prefix", slot, time, f"{node} applied slot {slot} when slot {expected} was next"))
+        self.next_slot[node] = slot + 1
+        other = self.reference.setdefault(slot, (value, node))
+        if other[0] != value:
+            self.violations.append(Violation(
+                "prefix", slot, time,
+                f"{node} applied {value!r} in slot {slot} but {other[1]} applied {other[0]!r}"))
+        if event.get("executed"):
+            cid = command_id(value)
+            done = self.executed.setdefault(node, set())
+            if cid in done:
+                self.violations.append(Violation(
+                    "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
+            done.add(cid)
+
+    def _campaign(self, event: dict[str, Any]) -> None:
+        self.campaigns += 1
+
+    def _elected(self, event: dict[str, Any]) -> None:
+        self.elected += 1
+        self._leader_change(event["node"], True, event["t"])
+
+    def _deposed(self, event: dict[str, Any]) -> None:
+        self._leader_change(event["node"], False, event["t"])
+
+    def _leader_change(self, node: str, leads: bool, time: float) -> None:
+        """A leader leads from its ``elected`` event until it is ``deposed`` or crashes
+        (a deposed leader that does not know it yet still counts, which is what the
+        protocol sees too: it keeps taking commands)."""
+        if leads:
+            self.leading.add(node)
+        else:
+            self.leading.discard(node)
+        if self.leading and self.leaderless_since is not None:
+            self.without_leader += time - self.leaderless_since
+            self.leaderless_since = None
+        elif not self.leading and self.leaderless_since is None:
+            self.leaderless_since = time
+
+    # -- the end ----------------------------------------------------------------
+    def finish(self, end: float) -> tuple[dict[str, Any], list[Any]]:
+        violations = list(self.violations)
+        violations += [
+            Violation("durability", None, e["t"], f"put {e['id']} was acknowledged to "
+                      f"{e['node']} but is in no replica's decided log")
+            for e in self.acknowledged if e["id"] not in self.decided
+        ]
+        verdict = check_history(self.history.operations())
+        if verdict.ok is False:
+            time = verdict.time if verdict.time is not None else end
+            violations.append(Violation("linearizability", verdict.key, time, verdict.detail))
+        figures = self.figures(end)
+        figures["linearizability"] = {"verdict": verdict.label, "operations": verdict.operations,
+                                      "detail": verdict.detail}
+        return {"replicated_log": figures}, violations
+
+    def figures(self, end: float) -> dict[str, Any]:
+        committed = {cid for cid in self.decided if cid != command_id(NOOP)}
+        answered = len(self.latencies)
+        throughput = None
+        factor = PER_SECOND.get(self.scenario.get("time_unit", "ms"))
+        first = self.first_invoke
+        if answered and first is not None and self.last_response > first and factor:
+            throughput = answered / (self.last_response - first) * factor
+        array = np.array(self.latencies) if self.latencies else None
+        without = self.without_leader + (
+            end - self.leaderless_since if self.leaderless_since is not None else 0.0)
+        return {
+            "commands_invoked": answered + len(self.invoked),
+            "commands_answered": answered,
+            "commands_committed": len(committed),
+            "commit_latency": None if array is None else {
+                "p50": float(np.percentile(array, 50)),
+                "p99": float(np.percentile(array, 99)),
+                "mean": float(array.mean()),
+                "max": float(array.max()),
+            },
+            "throughput_per_s": throughput,
+            "network_messages": self.network_messages,
+            "messages_per_command": (
+                self.network_messages / len(committed) if committed else None),
+            "replica_messages_per_command": (
+                self.replica_messages / len(committed) if committed else None),
+            "elections": self.campaigns,
+            "leaders_elected": self.elected,
+            "time_without_leader": without if self.campaigns else None,
+        }
