@@ -159,3 +159,12 @@ def test_import_paxossim_stays_light() -> None:
                             check=True)
     assert result.stdout.strip() == "[]"
     assert callable(paxossim.run) and paxossim.__version__
+
+
+def test_the_readme_s_python_sample_prints_what_it_shows(root: Path, tmp_path: Path) -> None:
+    section = (root / "README.md").read_text().split("## Python API\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = section.split("prints (a test keeps this true):\n\n```\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout == shown
