@@ -15,11 +15,8 @@ from typing import Any
 
 import click
 
-from paxossim import __version__
+from paxossim import __version__, bundled
 from paxossim.errors import UserError
-
-POST_SCENARIO = "late_arriving_proposal"
-SCENARIO_DIRS = (Path("scenarios"), Path(__file__).resolve().parent.parent / "scenarios")
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,28 +31,6 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
-
-
-def resolve_scenario(name: str) -> Path:
-    """A scenario file path, or the name of a bundled scenario (``late_arriving_proposal``)."""
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml" or "/" in name:
-        return path
-    for folder in SCENARIO_DIRS:
-        candidate = folder / f"{name}.toml"
-        if candidate.exists():
-            return candidate
-    raise UserError(name, "no such scenario file or bundled scenario (see: paxossim scenarios)")
-
-
-def bundled_scenarios() -> list[Path]:
-    for folder in SCENARIO_DIRS:
-        if folder.is_dir():
-            found = sorted((p for p in folder.glob("*.toml") if not p.name.startswith("sweep_")),
-                           key=lambda p: (p.stem != POST_SCENARIO, p.stem))
-            if found:
-                return found
-    return []
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +67,7 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     from paxossim.runs import default_out_dir, execute, save
     from paxossim.scenario import load_scenario
 
-    path = resolve_scenario(scenario)
+    path = bundled.resolve(scenario)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     loaded = load_scenario(path, overrides)
@@ -174,7 +149,7 @@ def scenarios() -> None:
     """List the bundled scenarios, one line each."""
     from paxossim.scenario import load_raw
 
-    for path in bundled_scenarios():
+    for path in bundled.bundled_scenarios():
         description = str(load_raw(path).get("description", ""))
         click.echo(f"{path.stem:<28} {description}")
 
@@ -188,7 +163,7 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     """Check SCENARIO without running it."""
     from paxossim.scenario import load_scenario
 
-    path = resolve_scenario(scenario)
+    path = bundled.resolve(scenario)
     loaded = load_scenario(path, overrides)
     click.echo(f"{path}: OK ({loaded.protocol}, {len(loaded.nodes)} nodes, "
                f"{len(loaded.requests)} requests, horizon {loaded.horizon:g} "
@@ -210,7 +185,7 @@ def variants(protocol: str) -> None:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Local worker processes (the table is the same for any count).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -225,10 +200,11 @@ def variants(protocol: str) -> None:
               help="Print the `paxossim run` command that regenerates one row; run nothing.")
 @click.option("--no-charts", is_flag=True, help="Skip the charts (make them later: plot DIR).")
 @user_errors
-def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
+def sweep(spec: str, workers: int, out_dir: Path | None, resume: bool,
           seeds_per_point: int | None, keep_logs: bool, scheduler: str | None,
           show_run: str | None, no_charts: bool) -> None:
-    """Run the parameter sweep SPEC (a .toml sweep spec): many seeded runs per grid point.
+    """Run the parameter sweep SPEC (a .toml sweep spec, or a bundled one's name such as
+    sweep_loss): many seeded runs per grid point.
 
     Writes results.csv (one row per run), summary.csv (per grid point) and charts/
     into the results folder. Ctrl-C keeps every finished run; --resume goes on.
@@ -236,12 +212,13 @@ def sweep(spec: Path, workers: int, out_dir: Path | None, resume: bool,
     from paxossim import sweep as sweeps
     from paxossim import sweep_spec, sweep_table
 
-    loaded = sweep_spec.load_spec(spec, seeds_per_point)
+    path = bundled.resolve(spec)
+    loaded = sweep_spec.load_spec(path, seeds_per_point)
     target = out_dir or sweeps.default_out_dir(loaded)
     if resume and seeds_per_point is None:
         previous = sweep_table.resumed_seeds_per_point(target)
         if previous is not None and previous != loaded.seeds_per_point:
-            loaded = sweep_spec.load_spec(spec, previous)
+            loaded = sweep_spec.load_spec(path, previous)
     if show_run is not None:
         click.echo(sweep_spec.show_run(loaded, show_run))
         return
@@ -319,7 +296,7 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
     from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
     from paxossim.scenario import load_raw, scenario_from_dict
 
-    path = resolve_scenario(scenario_name)
+    path = bundled.resolve(scenario_name)
     raw = load_raw(path)
     base = scenario_from_dict(raw, str(path), base_dir=path.parent)
     if base.protocol != "p2p":
@@ -368,7 +345,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     """
     from paxossim.explore import parse_seeds, plan, run_jobs
 
-    path = resolve_scenario(scenario)
+    path = bundled.resolve(scenario)
     seeds = parse_seeds(seed_range)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
