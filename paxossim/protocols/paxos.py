@@ -202,7 +202,7 @@ class Proposer:
         if self.value is not None and not self.ctx.storage.get("proposer_done"):
             self.start_attempt()
 
-    def on_request(self, msg: ClientRequest) -> None:
+    def on_request(self, _src: str, msg: ClientRequest) -> None:
         if msg.value == self.value and self.phase != "done":
             # The client asks again (as clients do once the faulty phase is
             # over): the request gets a fresh budget of attempts, and a
@@ -355,7 +355,8 @@ class PaxosNode(Node):
 
         if self.proposer:
             proposer = self.proposer
-            route(ClientRequest, lambda _src, msg: proposer.on_request(msg))
+            # Bound methods only, no lambdas: a node's state must be snapshottable.
+            route(ClientRequest, proposer.on_request)
             route(Promise, proposer.on_promise)
             route(Accepted, proposer.on_accepted)
             route(Nack, proposer.on_nack)
