@@ -191,6 +191,10 @@ def _qualname(kind: type | Callable[..., Any]) -> str:
     return name
 
 
+def _small_ints(keys: list[int]) -> bool:
+    return min(keys) >= -_INT64 and max(keys) < _INT64
+
+
 def _sort_key(encoded: Any) -> bytes:
     return _dumps(encoded)
 
@@ -271,7 +275,8 @@ class _Encoder:
         if kind is int or kind is float:
             return _number(obj)
         if kind is tuple:
-            return ["tuple", *[self.encode(item) for item in obj]]
+            encode = self.encode
+            return ["tuple", *[item if type(item) is str else encode(item) for item in obj]]
         special = self.special.get(id(obj))
         if special is not None:
             return special
@@ -348,12 +353,22 @@ class _Encoder:
     def _dict(self, obj: dict[Any, Any]) -> list[Any]:
         keys = list(obj)
         kinds = {type(key) for key in keys}
-        if kinds == {int} or kinds == {str}:
-            # The common case, sorted natively: an order as canonical as the bytes'.
-            return ["dict", *[[self.key(key), self._item(key, obj[key])]
-                              for key in sorted(keys)]]
-        pairs = sorted(((self.key(key), key) for key in keys), key=lambda p: _sort_key(p[0]))
-        return ["dict", *[[encoded, self._item(key, obj[key])] for encoded, key in pairs]]
+        if kinds == {str} or (kinds == {int} and _small_ints(keys)):
+            # The common case, sorted natively (an order as canonical as the
+            # bytes'), keys written as they are: a 1,000-slot log is mostly this.
+            keys.sort()
+            pairs = [(key, key) for key in keys]
+        else:
+            pairs = sorted(((self.key(key), key) for key in keys),
+                           key=lambda pair: _sort_key(pair[0]))
+        encode = self.encode
+        try:
+            return ["dict", *[[encoded, value if type(value) is str else encode(value)]
+                              for encoded, key in pairs for value in (obj[key],)]]
+        except SnapshotError:
+            for _, key in pairs:  # the slow path, only to name where it went wrong
+                self._item(key, obj[key])
+            raise
 
     def _item(self, index: Any, item: Any) -> Any:
         try:
