@@ -21,8 +21,19 @@ from paxossim.network import Network
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
 from paxossim.scenario import ClockSpec, Partition, Scenario
+from paxossim.snapshot import NodeSnapshot, snapshot
 
 _dumps = orjson.dumps
+
+
+class _Armed:
+    """A timer's arming: its identity tells a stale Timeout from the live one,
+    and it knows when it is due (for :meth:`Host.pending_timers`)."""
+
+    __slots__ = ("due",)
+
+    def __init__(self, due: float) -> None:
+        self.due = due
 
 
 class Host:
@@ -35,7 +46,7 @@ class Host:
         self.storage: dict[str, Any] = {}
         self.up = True
         self.node: Node | None = None
-        self._timers: dict[str, object] = {}
+        self._timers: dict[str, _Armed] = {}
         self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
         self.down_cause: object = None
         """What crashed this node (a random fault's token, or "scripted")."""
@@ -60,13 +71,18 @@ class Host:
         self.sim.send(self.node_id, dst, msg)
 
     def set_timer(self, name: str, delay: float) -> None:
-        token = object()
+        token = _Armed(self.sim.env.now + delay)
         self._timers[name] = token
         event = Timeout(self.sim.env, delay, (name, token))
         event.callbacks.append(self._fire)
 
     def cancel_timer(self, name: str) -> None:
         self._timers.pop(name, None)
+
+    def pending_timers(self) -> dict[str, float]:
+        """Armed timers as name -> delay still to run (what a node snapshot records)."""
+        now = self.sim.env.now
+        return {name: token.due - now for name, token in self._timers.items()}
 
     def _fire(self, event: Timeout) -> None:
         name, token = event.value
@@ -122,6 +138,12 @@ class Simulation:
 
     def record(self, event: dict[str, Any]) -> None:
         self.lines.append(_dumps(event))
+
+    def snapshot_nodes(self) -> dict[str, NodeSnapshot]:
+        """Every node's state now (a crashed one: its storage and stream), e.g. to
+        hash the nodes' part of a run's state at a time T. Messages in flight
+        and scheduled inputs are not part of it."""
+        return {name: snapshot(host, host.node) for name, host in self.hosts.items()}
 
     # -- messages ----------------------------------------------------------
     def send(self, src: str, dst: str, msg: Message) -> None:
@@ -289,11 +311,15 @@ class Simulation:
         if scenario.liveness.heal_at is not None:
             self._at(scenario.liveness.heal_at, self._heal_all)
 
-    def run(self) -> RunOutput:
+    def start(self) -> None:
+        """Boot every node and schedule the inputs: the run at time 0."""
         for host in self.hosts.values():
             host.boot()
         self.schedule_inputs()
         self.random_faults.start()
+
+    def run(self) -> RunOutput:
+        self.start()
         self.env.run(until=self.scenario.horizon)
         return RunOutput(lines=self.lines)
 

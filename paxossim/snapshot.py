@@ -134,7 +134,9 @@ def snapshot(ctx: TimerContext, node: Node | None) -> NodeSnapshot:
         encoder.within("ctx.storage", encoder.storage, storage),
         encoder.within(type(node).__name__, encoder.encode, node),
         encoder.encode(rng_state),
-        [[name, _number(delay)] for name, delay in timers],
+        # Rounded: (t + d) - t is not always d in floats, and a restored timer
+        # must not make an equal state look new. Restore uses the exact delays.
+        [[name, _number(round(delay, 9))] for name, delay in timers],
     ]
     buffer = io.BytesIO()
     _Pickler(buffer, ctx, rng).dump((node, dict(storage)))

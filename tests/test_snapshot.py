@@ -17,6 +17,8 @@ from snapshot_cases import BY_NAME, CASES, Case, advance, play
 from paxossim.protocols import multipaxos, paxos
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, generator
+from paxossim.runtime import Simulation
+from paxossim.scenario import load_scenario
 from paxossim.snapshot import NodeSnapshot, SnapshotError, encode_state, restore, snapshot
 
 IDS = [case.name for case in CASES]
@@ -280,3 +282,36 @@ def test_advance_fires_timers_in_time_order() -> None:
     # Arrivals at rate 0.02 and retries every 150 interleave by time.
     assert kinds.index("client_retry") < len(kinds) - 1 - kinds[::-1].index("invoke")
     assert ctx.now == 500.0 and min(ctx.timers.values()) > 500.0
+
+
+# -- a real run ---------------------------------------------------------------------
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def run_to(name: str, seed: int, until: float) -> Simulation:
+    sim = Simulation(load_scenario(SCENARIOS / f"{name}.toml"), seed)
+    sim.start()
+    sim.env.run(until=until)
+    return sim
+
+
+@pytest.mark.parametrize(("name", "until"), [("leader_failover", 3000.0),
+                                             ("peer_to_peer", 1500.0),
+                                             ("dueling_proposers", 60.0)])
+def test_a_running_simulation_snapshots_every_host(name: str, until: float) -> None:
+    sim = run_to(name, 7, until)
+    snaps = sim.snapshot_nodes()
+    assert snaps == run_to(name, 7, until).snapshot_nodes()  # same seed, same states
+    assert snaps != run_to(name, 8, until).snapshot_nodes()
+    assert any(snap.timers for snap in snaps.values())
+    for node_id, snap in snaps.items():
+        host = sim.hosts[node_id]
+        assert snap.up == host.up
+        assert dict(snap.timers) == host.pending_timers()
+        fresh = FakeContext(node_id, seed=99)
+        fresh.now = fresh.clock = until
+        assert snapshot(fresh, restore(snap, fresh)) == snap
+        assert fresh.storage == host.storage
+    if name == "leader_failover":
+        assert not snaps["r1"].up  # crashed at 2000, recovers at 4000
