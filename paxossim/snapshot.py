@@ -35,8 +35,11 @@ object other than its own context. :func:`snapshot` raises
 
 How a runtime uses it: to snapshot a node, call ``snapshot(ctx, node)`` with
 the node's context, which must list its pending timers (``pending_timers()``:
-name -> delay still to run); pass ``node=None`` for a crashed node (its
-storage is all that is left). To restore, give :func:`restore` a *fresh*
+name -> delay still to run; the runtime's Host does); pass ``node=None`` for a
+crashed node (its storage and stream are all that is left).
+``Simulation.snapshot_nodes()`` does this for every host of a running
+simulation (messages in flight are the network's, not a node's, and are not
+included). To restore, give :func:`restore` a *fresh*
 context of the same node id (no timers armed; its storage is overwritten):
 it returns the node bound to that context and re-arms the snapshot's timers
 through ``ctx.set_timer`` in name order. It does not call ``on_start``: the
