@@ -27,6 +27,7 @@ from paxossim.network import Network
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
 from paxossim.scenario import ClockSpec, Partition, Request, Scenario
+from paxossim.snapshot import NodeSnapshot, snapshot
 
 _dumps = orjson.dumps
 
@@ -56,6 +57,16 @@ class Storage(dict[str, Any]):
         return self[key]
 
 
+class _Armed:
+    """A timer's arming: its identity tells a stale Timeout from the live one,
+    and it knows when it is due (for :meth:`Host.pending_timers`)."""
+
+    __slots__ = ("due",)
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+
+
 class Host:
     """One node's place in the simulation; the :class:`Context` its protocol uses."""
 
@@ -68,7 +79,7 @@ class Host:
         self.storage = Storage(self._log_store if log.storage else None)
         self.up = True
         self.node: Node | None = None
-        self._timers: dict[str, object] = {}
+        self._timers: dict[str, _Armed] = {}
         self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
         self._log_timers = log.timers
         self.down_cause: object = None
@@ -94,7 +105,7 @@ class Host:
         self.sim.send(self.node_id, dst, msg)
 
     def set_timer(self, name: str, delay: float) -> None:
-        token = object()
+        token = _Armed(self.sim.env.now + delay)
         self._timers[name] = token
         sim = self.sim
         origin = sim.record({"t": sim.env.now, "ev": "timer_set", "node": self.node_id,
@@ -105,6 +116,11 @@ class Host:
         if self._timers.pop(name, None) is not None and self._log_timers:
             self.sim.record({"t": self.sim.env.now, "ev": "timer_cancel", "node": self.node_id,
                              "name": name})
+
+    def pending_timers(self) -> dict[str, float]:
+        """Armed timers as name -> delay still to run (what a node snapshot records)."""
+        now = self.sim.env.now
+        return {name: token.due - now for name, token in self._timers.items()}
 
     def _fire(self, event: Timeout) -> None:
         name, token, origin = event.value
@@ -175,6 +191,12 @@ class Simulation:
         if self.cause is not None:
             event["cause"] = self.cause
         return self.stream.write(event["ev"], _dumps(event))
+
+    def snapshot_nodes(self) -> dict[str, NodeSnapshot]:
+        """Every node's state now (a crashed one: its storage and stream), e.g. to
+        hash the nodes' part of a run's state at a time T. Messages in flight
+        and scheduled inputs are not part of it."""
+        return {name: snapshot(host, host.node) for name, host in self.hosts.items()}
 
     # -- messages ----------------------------------------------------------
     def send(self, src: str, dst: str, msg: Message) -> None:
@@ -356,11 +378,15 @@ class Simulation:
         if scenario.liveness.heal_at is not None:
             self._at(scenario.liveness.heal_at, self._heal_all)
 
-    def run(self, until: float | None = None) -> None:
-        """Boot the nodes and run to ``until`` (default: the horizon)."""
+    def start(self) -> None:
+        """Boot every node and schedule the inputs: the run at time 0."""
         for host in self.hosts.values():
             host.boot()
         self.cause = None
         self.schedule_inputs()
         self.random_faults.start()
+
+    def run(self, until: float | None = None) -> None:
+        """Start, and run to ``until`` (default: the horizon)."""
+        self.start()
         self.env.run(until=self.scenario.horizon if until is None else until)

@@ -30,6 +30,10 @@ class FakeContext:
     def cancel_timer(self, name: str) -> None:
         self.timers.pop(name, None)
 
+    def pending_timers(self) -> dict[str, float]:
+        """Armed timers as name -> delay still to run (what a snapshot records)."""
+        return {name: due - self.now for name, due in self.timers.items()}
+
     def emit(self, kind: str, **fields: Any) -> None:
         self.events.append({"ev": kind, **fields})
 

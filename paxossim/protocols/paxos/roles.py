@@ -138,7 +138,7 @@ class Proposer:
         if self.value is not None and not self.ctx.storage.get("proposer_done"):
             self.start_attempt()
 
-    def on_request(self, msg: ClientRequest) -> None:
+    def on_request(self, _src: str, msg: ClientRequest) -> None:
         if msg.value == self.value and self.phase != "done":
             # The client asks again (as clients do once the faulty phase is
             # over): the request gets a fresh budget of attempts, and a
@@ -297,7 +297,8 @@ class PaxosNode(Node):
             handlers.setdefault(kind, []).append(handler)
 
         if self.proposer:
-            route(ClientRequest, self.proposer_request)
+            # Bound methods only, no lambdas: a node's state must be snapshottable.
+            route(ClientRequest, self.proposer.on_request)
             route(Promise, self.proposer.on_promise)
             route(Accepted, self.proposer.on_accepted)
             route(Nack, self.proposer.on_nack)
@@ -307,10 +308,6 @@ class PaxosNode(Node):
         if self.learner:
             route(Accepted, self.learner.on_accepted)
         self.handlers = handlers
-
-    def proposer_request(self, _src: str, msg: ClientRequest) -> None:
-        assert self.proposer is not None
-        self.proposer.on_request(msg)
 
     def on_start(self) -> None:
         if self.proposer:
