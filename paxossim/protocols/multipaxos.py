@@ -24,6 +24,20 @@ answers the client. Heartbeats keep followers from campaigning; a leader that
 hears from no majority for a full election timeout steps down, so a leader
 cut off by a partition stops taking commands.
 
+A long-lived log *compacts*: the leader tracks each replica's first
+undecided slot (from its acks) and sends the lowest of them with accepts and
+heartbeats; every replica then drops its votes and decisions below it. A slot
+is forgotten only once every replica has applied it, so catch-up (which
+starts at a replica's own first undecided slot) and a new leader's phase 1
+(which starts at the candidate's) never need a forgotten slot, and no state
+snapshot has to travel. The price: a replica that stays down holds the
+others' logs at the slot it stopped at until it comes back.
+
+Catch-up answers an ack only when it reports progress, or repeats after a
+heartbeat interval (the batch may have been lost): with duplicating links,
+stale copies of old acks must not each trigger a batch of their own, whose
+answers are duplicated again (a message storm).
+
 Reads go through the log like writes. The ``stale-read-leader`` variant
 answers reads from the leader's own state instead and keeps believing it
 leads until it hears of a higher ballot: cut off by a partition, it serves
@@ -104,6 +118,8 @@ class Accept(Message):
     value: str
     commit: int
     """Every slot below ``commit`` is decided at the leader."""
+    compact: int = 0
+    """Every replica has applied every slot below ``compact`` (see Replica.compact)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +136,7 @@ class Heartbeat(Message):
     TYPE: ClassVar[str] = "heartbeat"
     ballot: Ballot
     commit: int
+    compact: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +202,11 @@ class Replica(Node):
         storage.setdefault("promised", None)
         self.accepted: dict[int, tuple[Ballot, str]] = storage.setdefault("accepted", {})
         self.decided: dict[int, str] = storage.setdefault("decided", {})
-        self.kv = KVStore(storage)
+        self.kv = KVStore(storage, self.options.clients.session_window)
         storage.setdefault("applied", 0)
         storage.setdefault("highest", 0)
+        storage.setdefault("base", 0)
+        """Slots below ``base`` are compacted away: applied by every replica."""
         # Volatile.
         self.role = "follower"  # follower | probing | candidate | leader
         self.leader: str | None = None
@@ -198,7 +217,7 @@ class Replica(Node):
         """Clients that asked while we knew no leader: told who leads once we know."""
         self.ballot: Ballot | None = None
         self.promises: dict[str, Promise] = {}
-        self.first_undecided = 0
+        self.first_undecided = storage["base"]
         while self.first_undecided in self.decided:
             self.first_undecided += 1
         self.unlearned: set[int] = {s for s in self.accepted if s not in self.decided}
@@ -213,7 +232,11 @@ class Replica(Node):
         self.waiting: dict[str, str] = {}
         self.last_ack: dict[str, float] = {}
         self.last_sent: dict[str, float] = {}
-        self.catchup_sent: dict[str, int] = {}
+        self.catchup_sent: dict[str, tuple[int, float]] = {}
+        """Per replica: the ``upto`` its last catch-up batch answered, and when."""
+        self.known_upto: dict[str, int] = {}
+        """Each replica's highest reported first undecided slot (never decreases:
+        decisions are durable), from which the leader derives the compaction point."""
 
     @property
     def promised(self) -> Ballot | None:
@@ -387,7 +410,8 @@ class Replica(Node):
 
     def send_accept(self, slot: int, replicas: Iterable[str]) -> None:
         assert self.ballot is not None
-        accept = Accept(self.ballot, slot, self.proposals[slot], self.first_undecided)
+        accept = Accept(self.ballot, slot, self.proposals[slot], self.first_undecided,
+                        self.ctx.storage["base"])
         now = self.ctx.now
         self.proposed_at[slot] = now
         for replica in replicas:
@@ -439,6 +463,7 @@ class Replica(Node):
         if self.role != "leader" or msg.ballot != self.ballot:
             return
         self.last_ack[src] = self.ctx.now
+        self.note_upto(src, msg.upto)
         # A follower in a busy pipeline always lags a little and learns those
         # slots from the next commit index; only a real gap needs the decisions
         # sent (heartbeat answers, when the pipeline is idle, catch up the rest).
@@ -462,7 +487,7 @@ class Replica(Node):
             self.step_down("lost quorum")
             return
         self.resend_stalled()
-        beat = Heartbeat(self.ballot, self.first_undecided)
+        beat = Heartbeat(self.ballot, self.first_undecided, self.ctx.storage["base"])
         for replica in self.cluster.replicas:
             # An accept sent within the interval already told it we lead.
             if replica != self.ctx.node_id and now - self.last_sent.get(replica, -interval) \
@@ -486,14 +511,35 @@ class Replica(Node):
     def on_heartbeat_ack(self, src: str, msg: HeartbeatAck) -> None:
         if self.role == "leader" and msg.ballot == self.ballot:
             self.last_ack[src] = self.ctx.now
+            self.note_upto(src, msg.upto)
             self.catch_up(src, msg.upto)
 
+    def note_upto(self, replica: str, upto: int) -> None:
+        """Record a replica's progress; compact below the slowest replica's."""
+        if upto <= self.known_upto.get(replica, -1):
+            return
+        self.known_upto[replica] = upto
+        me = self.ctx.node_id
+        self.compact(min(self.first_undecided if r == me else self.known_upto.get(r, 0)
+                         for r in self.cluster.replicas))
+
     def catch_up(self, replica: str, upto: int) -> None:
-        """Send a lagging replica the decisions it misses, one batch per answer."""
-        if upto >= self.first_undecided or self.catchup_sent.get(replica) == upto:
+        """Send a lagging replica the decisions it misses: one batch per ack that
+        reports progress, or per heartbeat interval while it reports none.
+
+        Why not one batch per ack: links duplicate and delay, so acks arrive
+        stale and many times; answering each with a batch whose copies are
+        acked again multiplies messages without bound (issue 13, item 4).
+        """
+        if upto >= self.first_undecided:
+            return
+        now = self.ctx.now
+        last = self.catchup_sent.get(replica)
+        if last is not None and (upto < last[0] or (
+                upto == last[0] and now - last[1] < self.options.heartbeat_interval)):
             return
         assert self.ballot is not None
-        self.catchup_sent[replica] = upto
+        self.catchup_sent[replica] = (upto, now)
         end = min(self.first_undecided, upto + self.options.catchup_batch)
         entries = tuple((s, self.decided[s]) for s in range(upto, end) if s in self.decided)
         self.ctx.send(replica, Decisions(self.ballot, entries))
@@ -506,11 +552,13 @@ class Replica(Node):
             return
         self.promise(msg.ballot)
         self.follow(src, msg.ballot)
-        self.accepted[msg.slot] = (msg.ballot, msg.value)
-        if msg.slot not in self.decided:
-            self.unlearned.add(msg.slot)
+        if msg.slot >= self.ctx.storage["base"]:
+            self.accepted[msg.slot] = (msg.ballot, msg.value)
+            if msg.slot not in self.decided:
+                self.unlearned.add(msg.slot)
         self.ctx.emit("accepted", instance=msg.slot, ballot=msg.ballot, value=msg.value)
         self.commit(msg.ballot, msg.commit)
+        self.compact(msg.compact)
         self.ctx.send(src, Accepted(msg.ballot, msg.slot, self.first_undecided))
 
     def on_heartbeat(self, src: str, msg: Heartbeat) -> None:
@@ -521,6 +569,7 @@ class Replica(Node):
         self.promise(msg.ballot)
         self.follow(src, msg.ballot)
         self.commit(msg.ballot, msg.commit)
+        self.compact(msg.compact)
         self.ctx.send(src, HeartbeatAck(msg.ballot, self.first_undecided))
 
     def on_decisions(self, src: str, msg: Decisions) -> None:
@@ -540,7 +589,26 @@ class Replica(Node):
             if accepted_ballot == ballot:
                 self.learn(slot, value)
 
+    def compact(self, point: int) -> None:
+        """Forget votes and decisions below ``point``, a slot every replica has applied.
+
+        Capped at our own first undecided slot, so nothing not yet applied here
+        is dropped, whatever a message claims.
+        """
+        storage = self.ctx.storage
+        base = storage["base"]
+        point = min(point, self.first_undecided)
+        if point <= base:
+            return
+        for slot in range(base, point):
+            self.decided.pop(slot, None)
+            self.accepted.pop(slot, None)
+            self.unlearned.discard(slot)
+        storage["base"] = point
+
     def learn(self, slot: int, value: str) -> None:
+        if slot < self.ctx.storage["base"]:
+            return  # compacted: applied here (and everywhere) long ago
         previous = self.decided.get(slot)
         if previous == value:
             return

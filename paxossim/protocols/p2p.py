@@ -142,7 +142,7 @@ class Peer(Node):
         # Durable: per-slot promise and vote, decisions, the state machine.
         self.slots: dict[int, list[Any]] = storage.setdefault("slots", {})
         self.decided: dict[int, str] = storage.setdefault("decided", {})
-        self.kv = KVStore(storage)
+        self.kv = KVStore(storage, self.options.clients.session_window)
         storage.setdefault("applied", 0)
         storage.setdefault("highest", 0)
         self.first_undecided = 0

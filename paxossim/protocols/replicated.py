@@ -6,10 +6,13 @@
   as JSON; the id before the first ``|`` makes every command unique, so a
   retried command is recognised wherever it lands;
 - :class:`KVStore`, the state machine replicas apply commands to, in slot
-  order. It remembers every executed command id with its result, so a command
-  that a client retried into two slots is executed once and answered twice;
+  order. It keeps a *session* per client (as real session tables do): the
+  highest sequence number executed and the results of the last
+  ``session_window`` ones, so a command that a client retried into two slots
+  is executed once and answered twice, in memory bounded per client;
 - :class:`Client`, a node with the ``client`` role: open loop (Poisson
-  arrivals) or closed loop (N outstanding commands). It logs ``invoke`` and
+  arrivals) or closed loop (N outstanding commands), never issuing a command
+  ``session_window`` or more sequence numbers past its oldest unanswered one. It logs ``invoke`` and
   ``respond`` events, from which :mod:`paxossim.linearizability` rebuilds the
   history, and a ``request`` event per command so that the validity check
   knows the value was asked for;
@@ -93,30 +96,62 @@ def command_id(text: str) -> str:
     return text.split("|", 1)[0]
 
 
+def session_of(cid: str) -> tuple[str, int] | None:
+    """``(client, seq)`` of a client's command id ``<client>#<seq>``; None for an opaque id."""
+    client, sep, seq = cid.rpartition("#")
+    return (client, int(seq)) if sep and seq.isdigit() else None
+
+
+DEFAULT_SESSION_WINDOW = 256
+
+
 class KVStore:
     """A key-value map applied in slot order; exactly-once by command id.
 
     Its state lives in the dict it is given (a replica's durable storage), so
     a restarted replica resumes where it stopped instead of re-executing.
+
+    Exactly-once with bounded memory: per client, the highest sequence number
+    executed (``high``) and the results of executed ones above
+    ``high - window``; anything at or below that line counts as executed.
+    That is exact because a client never issues ``seq`` while a command at or
+    below ``seq - window`` is unanswered (:meth:`Client.window_full`): what
+    lies below the line was answered (a retry of it is a stale copy, answered
+    with no result and ignored by the client) or abandoned by a restarted
+    client (skipping it is allowed: it never got an answer). The rule is a
+    function of the applied log alone, so every replica decides alike.
+    Opaque ids (``[[requests]]`` values, finitely many) are kept for good.
     """
 
-    def __init__(self, state: dict[str, Any]) -> None:
+    def __init__(self, state: dict[str, Any], window: int = DEFAULT_SESSION_WINDOW) -> None:
+        self.window = window
         self.data: dict[str, str] = state.setdefault("kv", {})
         self.results: dict[str, str | None] = state.setdefault("kv_results", {})
+        self.sessions: dict[str, list[Any]] = state.setdefault("kv_sessions", {})
+        """client -> [high, {seq: result}] (a list: durable storage holds plain data)."""
 
     def executed(self, cid: str) -> bool:
-        return cid in self.results
+        session = session_of(cid)
+        if session is None:
+            return cid in self.results
+        entry = self.sessions.get(session[0])
+        return entry is not None and (session[1] <= entry[0] - self.window
+                                      or session[1] in entry[1])
 
     def result(self, cid: str) -> str | None:
-        return self.results.get(cid)
+        session = session_of(cid)
+        if session is None:
+            return self.results.get(cid)
+        entry = self.sessions.get(session[0])
+        return None if entry is None else entry[1].get(session[1])
 
     def apply(self, value: str) -> tuple[bool, str | None]:
         """Execute ``value`` unless it already ran; returns (executed now, result)."""
         if value == NOOP:
             return False, None
         cid = command_id(value)
-        if cid in self.results:
-            return False, self.results[cid]
+        if self.executed(cid):
+            return False, self.result(cid)
         command = parse_command(value)
         result: str | None = None
         if command is not None and command.op == "put":
@@ -125,8 +160,28 @@ class KVStore:
             result = "ok"
         elif command is not None:
             result = self.data.get(command.key)
-        self.results[cid] = result
+        self.remember(cid, result)
         return True, result
+
+    def remember(self, cid: str, result: str | None) -> None:
+        session = session_of(cid)
+        if session is None:
+            self.results[cid] = result
+            return
+        client, seq = session
+        entry = self.sessions.setdefault(client, [seq, {}])
+        entry[0] = max(entry[0], seq)
+        done: dict[int, str | None] = entry[1]
+        done[seq] = result
+        if len(done) > 2 * self.window:
+            # Rebuilt rather than trimmed one by one: amortized O(1) per command,
+            # and at most 2 * window results held per client.
+            line = entry[0] - self.window
+            entry[1] = {s: r for s, r in done.items() if s > line}
+
+    def entries(self) -> int:
+        """Command ids remembered (the exactly-once table's size)."""
+        return len(self.results) + sum(len(entry[1]) for entry in self.sessions.values())
 
 
 # -- messages -----------------------------------------------------------------
@@ -168,19 +223,27 @@ class ClientOptions:
     """How long a client waits for an answer before it asks the next replica."""
     stop_at: float | None = None
     """Clients issue no new command from this time on (None: until the horizon)."""
+    session_window: int = DEFAULT_SESSION_WINDOW
+    """A client issues no command this many sequence numbers past its oldest
+    unanswered one; replicas keep results for this many per client (KVStore)."""
 
 
 def parse_client_options(table: Table) -> ClientOptions:
     defaults = ClientOptions()
     stop_at = table.raw("stop_at", None)
+    outstanding = table.integer("outstanding", defaults.outstanding, minimum=1)
+    window = table.integer("session_window", defaults.session_window, minimum=1)
+    if window < outstanding:
+        table.fail(f"must be at least outstanding ({outstanding})", "session_window")
     return ClientOptions(
         workload=table.string("workload", defaults.workload, choices=WORKLOADS),
-        outstanding=table.integer("outstanding", defaults.outstanding, minimum=1),
+        outstanding=outstanding,
         rate=table.number("rate", defaults.rate, positive=True),
         keys=table.integer("keys", defaults.keys, minimum=1),
         read_ratio=table.probability("read_ratio", defaults.read_ratio),
         client_timeout=table.number("client_timeout", defaults.client_timeout, positive=True),
         stop_at=None if stop_at is None else table.number("stop_at", minimum=0),
+        session_window=window,
     )
 
 
@@ -192,6 +255,7 @@ def client_options_to_dict(options: ClientOptions) -> dict[str, Any]:
         "keys": options.keys,
         "read_ratio": options.read_ratio,
         "client_timeout": options.client_timeout,
+        "session_window": options.session_window,
     }
     if options.stop_at is not None:
         out["stop_at"] = options.stop_at
@@ -229,6 +293,9 @@ class Client:
     home: int
     """The index of the replica this client asks first."""
     pending: dict[str, Pending] = field(default_factory=dict)
+    deferred: int = 0
+    """Commands due (closed-loop answers, open-loop arrivals) held back while
+    the session window is full; issued as soon as it has room."""
 
     def on_start(self) -> None:
         # A restarted client forgets what it had in flight; its sequence
@@ -246,8 +313,22 @@ class Client:
     def stopped(self) -> bool:
         return self.options.stop_at is not None and self.ctx.now >= self.options.stop_at
 
+    def window_full(self) -> bool:
+        """Would the next command lie ``session_window`` or more past the oldest pending one?
+
+        Replicas then count the oldest as executed (see KVStore), so it must
+        not be pending: the client waits instead.
+        """
+        if not self.pending:
+            return False
+        oldest = min(int(cid.rpartition("#")[2]) for cid in self.pending)
+        return self.ctx.storage.get("seq", 0) + 1 - oldest >= self.options.session_window
+
     def issue(self) -> None:
         if self.stopped():
+            return
+        if self.window_full():
+            self.deferred += 1
             return
         storage = self.ctx.storage
         seq = storage["seq"] = storage.get("seq", 0) + 1
@@ -282,6 +363,9 @@ class Client:
         self.ctx.cancel_timer(f"retry:{msg.id}")
         self.home = self.replicas.index(src) if src in self.replicas else self.home
         self.ctx.emit("respond", id=msg.id, result=msg.result)
+        while self.deferred and not self.window_full():
+            self.deferred -= 1
+            self.issue()
         if self.options.workload == "closed":
             self.issue()
 

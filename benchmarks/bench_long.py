@@ -1,0 +1,175 @@
+"""Long runs: does memory stay flat and the cost per command stay level over an hour?
+
+Runs ``benchmarks/long_cluster.toml`` (nine Multi-Paxos replicas, 10 % loss,
+random crashes, open-loop clients) for a 10-minute and a 60-minute horizon of
+simulated time, each in a child process of its own so that each reports its
+own peak RSS (VmHWM from /proc/self/status, read at the end of the run). The
+child steps the simulation in 100 slices of simulated time and records the
+wall clock and the commands committed (answered to clients) at each, so the
+wall time per committed command of the first and the last tenth of the run
+can be compared. Printed: a table, and the checks of issue 8 item 7 (peak RSS
+under 300 MB, 60-minute peak within 1.5x of the 10-minute one, the last tenth
+no costlier per command than the first).
+
+``--no-log-lines`` discards event lines instead of keeping them (the runtime
+keeps every line in memory until the run ends today), which shows what the
+protocol side alone costs. A child whose RSS passes ``--max-rss-mb`` stops
+early and says how far it got; its figures are then labelled partial, and the
+wall time for the full horizon is extrapolated (labelled as such).
+
+    python benchmarks/bench_long.py [--minutes 10 60] [--no-log-lines] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SCENARIO = Path(__file__).resolve().parent / "long_cluster.toml"
+SLICES = 100
+MINUTE = 60_000.0  # the scenario's unit is ms
+
+
+def status_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmHWM, VmRSS), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class DiscardedLines:
+    """Stands in for the Simulation's line list: counts lines, keeps none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def append(self, _line: bytes) -> None:
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def committed(sim: Any) -> int:
+    """Commands answered to clients so far (issued minus still pending)."""
+    from paxossim.protocols.replicated import ClientNode
+
+    total = 0
+    for host in sim.hosts.values():
+        if isinstance(host.node, ClientNode):
+            total += host.storage.get("seq", 0) - len(host.node.client.pending)
+    return total
+
+
+def child(minutes: float, seed: int, discard: bool, max_rss_mb: float) -> dict[str, Any]:
+    """Run one horizon in this process, in slices; returns the figures as a dict."""
+    from paxossim.runtime import Simulation
+    from paxossim.scenario import load_scenario
+
+    horizon = minutes * MINUTE
+    scenario = load_scenario(SCENARIO, [f"horizon={horizon}"])
+    sim = Simulation(scenario, seed)
+    if discard:
+        sim.lines = DiscardedLines()  # type: ignore[assignment]
+    base_rss = status_mib("VmRSS")
+    started = time.perf_counter()
+    # The start-up steps of Simulation.run, then the run in slices.
+    for host in sim.hosts.values():
+        host.boot()
+    sim.schedule_inputs()
+    sim.random_faults.start()
+    marks: list[tuple[float, int]] = [(0.0, 0)]
+    reached = 0.0
+    for index in range(1, SLICES + 1):
+        reached = horizon * index / SLICES
+        sim.env.run(until=reached)
+        marks.append((time.perf_counter() - started, committed(sim)))
+        if status_mib("VmRSS") > max_rss_mb:
+            break
+    return {"minutes": minutes, "reached_minutes": reached / MINUTE, "marks": marks,
+            "lines": len(sim.lines), "peak_mib": status_mib("VmHWM"), "base_mib": base_rss}
+
+
+def run_child(minutes: float, args: argparse.Namespace) -> dict[str, Any] | None:
+    command = [sys.executable, __file__, "--child", str(minutes), "--seed", str(args.seed),
+               "--max-rss-mb", str(args.max_rss_mb)] + (["--no-log-lines"]
+                                                         if args.no_log_lines else [])
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout,
+                              check=True)
+    except subprocess.TimeoutExpired:
+        print(f"{minutes:g} min: no result within {args.timeout:g} s wall")
+        return None
+    except subprocess.CalledProcessError as error:
+        print(f"{minutes:g} min: child failed: {error.stderr.strip().splitlines()[-1:]}")
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def tenth_cost(marks: list[tuple[float, int]], first: bool) -> float:
+    """Wall ms per committed command over the first or the last tenth of the slices run."""
+    tenth = max(1, (len(marks) - 1) // 10)
+    (wall0, done0), (wall1, done1) = (marks[0], marks[tenth]) if first else \
+        (marks[-1 - tenth], marks[-1])
+    return 1000 * (wall1 - wall0) / max(1, done1 - done0)
+
+
+def report(results: dict[float, dict[str, Any]]) -> None:
+    print(f"{'horizon':>8} {'reached':>8} {'peak MiB':>9} {'lines':>10} {'committed':>10} "
+          f"{'wall s':>8} {'ms/cmd 1st':>10} {'ms/cmd last':>11}")
+    for minutes, r in results.items():
+        wall, done = r["marks"][-1]
+        partial = r["reached_minutes"] < minutes
+        print(f"{minutes:>6g}m {r['reached_minutes']:>7.1f}m {r['peak_mib']:>9.0f} "
+              f"{r['lines']:>10} {done:>10} {wall:>8.1f} {tenth_cost(r['marks'], True):>10.3f} "
+              f"{tenth_cost(r['marks'], False):>11.3f}" + ("  (partial: RSS cap)" if partial
+                                                           else ""))
+        if partial:
+            print(f"{'':>8} extrapolated wall for {minutes:g} min: "
+                  f"{wall * minutes / r['reached_minutes']:.0f} s (linear, from the part run)")
+    longest = results[max(results)]
+    complete = all(r["reached_minutes"] >= m for m, r in results.items())
+    checks = [("peak RSS < 300 MB (longest run)", longest["peak_mib"] * 1.048576 < 300)]
+    if len(results) > 1 and complete:  # peaks of runs cut short compare nothing
+        shortest = results[min(results)]
+        ratio = longest["peak_mib"] / shortest["peak_mib"]
+        checks.append((f"peak RSS ratio longest/shortest {ratio:.2f} <= 1.5", ratio <= 1.5))
+    first, last = tenth_cost(longest["marks"], True), tenth_cost(longest["marks"], False)
+    checks.append((f"last tenth {last:.3f} <= first tenth {first:.3f} ms/command "
+                   "(longest run)", last <= first))
+    if not complete:
+        checks.append(("every run reached its horizon", False))
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-log-lines", action="store_true",
+                        help="discard event lines (protocol memory alone)")
+    parser.add_argument("--max-rss-mb", type=float, default=3000.0,
+                        help="a child stops early past this RSS")
+    parser.add_argument("--timeout", type=float, default=600.0, help="wall seconds per child")
+    parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.seed, args.no_log_lines, args.max_rss_mb)))
+        return
+    mode = "event lines discarded" if args.no_log_lines else "event lines kept (runtime default)"
+    print(f"{SCENARIO.name}, seed {args.seed}, {mode}")
+    results = {m: r for m in args.minutes if (r := run_child(m, args)) is not None}
+    if results:
+        report(results)
+
+
+if __name__ == "__main__":
+    main()
