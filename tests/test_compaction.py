@@ -58,7 +58,8 @@ def test_replicas_hold_a_window_of_slots_not_the_whole_log() -> None:
 def test_compaction_is_deterministic() -> None:
     raw = long_cluster()
     raw["horizon"] = 5000.0
-    assert simulate_raw(raw, seed=3).lines == simulate_raw(raw, seed=3).lines
+    first, again = simulate_raw(raw, seed=3).stream, simulate_raw(raw, seed=3).stream
+    assert first.size > 1000 and first.digest() == again.digest()
 
 
 def test_a_replica_down_for_long_catches_up_after_compaction() -> None:
@@ -122,7 +123,7 @@ def test_duplicating_network_does_not_storm() -> None:
     raw = raw_scenario("replicated_cluster")
     raw["network"]["duplicate"] = 0.75
     sim = simulate_raw(raw)
-    sends = sum(1 for line in sim.lines if b'"ev":"send"' in line)
+    sends = sim.stream.counts["send"]
     assert sends < 15000, sends
 
 
