@@ -44,7 +44,8 @@ def paxos_runs(target: int, folder: Path, write: bool = True) -> tuple[int, int,
         output = simulate(scenario, runs)
         delivered += sum(1 for line in output.lines if b'"ev":"deliver"' in line)
         if write:
-            write_log(folder / "events.jsonl", make_header(resolved, runs), output.lines, {})
+            header = make_header(resolved, runs, output.schedule.to_data())
+            write_log(folder / "events.jsonl", header, output.lines, {})
     return delivered, runs, time.perf_counter() - start
 
 

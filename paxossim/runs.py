@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from paxossim.eventlog import atomic_write, events_sha256, make_header, write_lo
 from paxossim.metrics import summarize
 from paxossim.runtime import simulate
 from paxossim.scenario import Scenario, scenario_to_dict
+from paxossim.schedule import Override, Schedule
 
 
 @dataclass
@@ -26,12 +28,16 @@ class RunResult:
         return bool(self.summary["safety"]["ok"])
 
 
-def execute(scenario: Scenario, seed: int | None = None) -> RunResult:
-    """Simulate once. Checks and summary are computed from the encoded event lines,
-    exactly as they would be from the log file, so nothing reaches around the log."""
+def execute(
+    scenario: Scenario, seed: int | None = None, schedule: Schedule | None = None,
+    overrides: Iterable[Override] = (),
+) -> RunResult:
+    """Simulate once (``schedule`` None: drawn from the seed). Checks and summary are
+    computed from the encoded event lines, exactly as they would be from the log
+    file, so nothing reaches around the log."""
     seed = scenario.seed if seed is None else seed
-    output = simulate(scenario, seed)
-    header = make_header(scenario_to_dict(scenario), seed)
+    output = simulate(scenario, seed, schedule, overrides)
+    header = make_header(scenario_to_dict(scenario), seed, output.schedule.to_data())
     events = [orjson.loads(line) for line in output.lines]
     summary = summarize(header, events, events_sha256(output.lines))
     return RunResult(header, output.lines, events, summary)
