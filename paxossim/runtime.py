@@ -155,7 +155,7 @@ class Simulation:
         # The fate is drawn even for an overridden message, so no other draw shifts.
         reason, times = self.network.fate(src, dst, kind, now)
         if self._overrides:
-            self._overridden(mid, now, reason, times, (mid, src, dst, msg))
+            self._overridden(mid, src, dst, msg, now, reason, times)
             return
         if reason is not None:
             self.lines.append(_dumps({"t": now, "ev": "drop", "m": mid, "why": reason}))
@@ -166,11 +166,10 @@ class Simulation:
             self.lines.append(_dumps({"t": now, "ev": "duplicate", "m": copy, "of": mid}))
             Timeout(env, time - now, (copy, src, dst, msg)).callbacks.append(self._deliver)
 
-    def _overridden(self, mid: int, now: float, reason: str | None, times: list[float],
-                    value: tuple[int, str, str, Message]) -> None:
+    def _overridden(self, mid: int, src: str, dst: str, msg: Message, now: float,
+                    reason: str | None, times: list[float]) -> None:
         """:meth:`send` with per-message overrides: the network's fate (drop reason or
         delivery times, copies numbered as ever), then each override that matches."""
-        _, src, dst, msg = value
         copies = [(mid, times[0] if times else None)]
         for time in times[1:]:
             copy = self._next_message = self._next_message + 1

@@ -145,7 +145,8 @@ ITEM_TYPES: dict[str, type[Item]] = {
 class Override:
     """Overrule the network's fate of message ``m`` (the runtime's message id, as in
     the log's ``send`` and ``duplicate`` events): ``drop`` it, or deliver it at the
-    absolute time ``deliver_at`` (not before it is sent). The network still draws
+    absolute time ``deliver_at`` (not before it is sent), even if the network lost
+it or a partition cut it. The network still draws
     the message's fate, so no other message's draws shift."""
 
     m: int
