@@ -1,11 +1,15 @@
 """Core speed: deliveries per second of lossy single-decree Paxos, log on, against bare simpy.
 
 Runs 5-acceptor, 3-proposer simulations with 5% loss, one seed after another,
-until at least --deliveries messages were delivered, writing every run's log
-(events.jsonl) to a temporary folder; then a bare simpy loop that schedules
-the same number of timeouts with a callback each, in the same process.
+until at least --deliveries messages were delivered, each as ``paxossim run``
+does it: the log streamed into events.jsonl (in a temporary folder) while the
+safety checks and the summary read the events; then a bare simpy loop that
+schedules the same number of timeouts with a callback each, in the same process.
 
-    python benchmarks/bench_core.py [--deliveries 200000] [--no-log] [--profile]
+``--lean`` turns off the timer and storage events (``[log] timers = false,
+storage = false``), the log level meant for speed.
+
+    python benchmarks/bench_core.py [--deliveries 200000] [--no-log] [--lean] [--profile]
 """
 
 from __future__ import annotations
@@ -19,9 +23,8 @@ from pathlib import Path
 
 import simpy
 
-from paxossim.eventlog import make_header, write_log
-from paxossim.runtime import simulate
-from paxossim.scenario import scenario_from_dict, scenario_to_dict
+from paxossim.runs import execute
+from paxossim.scenario import scenario_from_dict
 
 SCENARIO = {
     "name": "bench_core",
@@ -34,17 +37,17 @@ SCENARIO = {
 }
 
 
-def paxos_runs(target: int, folder: Path, write: bool = True) -> tuple[int, int, float]:
-    scenario = scenario_from_dict(SCENARIO, "bench_core")
-    resolved = scenario_to_dict(scenario)
+def paxos_runs(target: int, folder: Path, write: bool = True,
+               lean: bool = False) -> tuple[int, int, float]:
+    raw = SCENARIO | ({"log": {"timers": False, "storage": False}} if lean else {})
+    scenario = scenario_from_dict(raw, "bench_core")
+    log = folder / "events.jsonl" if write else None
     delivered = runs = 0
     start = time.perf_counter()
     while delivered < target:
         runs += 1
-        output = simulate(scenario, runs)
-        delivered += sum(1 for line in output.lines if b'"ev":"deliver"' in line)
-        if write:
-            write_log(folder / "events.jsonl", make_header(resolved, runs), output.lines, {})
+        result = execute(scenario, runs, keep=False, log_path=log)
+        delivered += result.summary["messages"]["delivered"]
     return delivered, runs, time.perf_counter() - start
 
 
@@ -69,19 +72,22 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=200_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-log", action="store_true",
-                        help="simulate only: encode the event lines but write no file")
+                        help="simulate and check only: encode the event lines but write no file")
+    parser.add_argument("--lean", action="store_true",
+                        help="log no timer set/cancel and no storage-write events")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-        delivered, runs, seconds = paxos_runs(args.deliveries, Path(folder), not args.no_log)
+        delivered, runs, seconds = paxos_runs(args.deliveries, Path(folder), not args.no_log,
+                                               args.lean)
         if args.profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     bare = bare_simpy(delivered)
     paxos_rate, bare_rate = delivered / seconds, delivered / bare
-    mode = "no log file" if args.no_log else "log written"
+    mode = ("no log file" if args.no_log else "log written") + (", lean" if args.lean else "")
     print(f"paxos, {mode}: {delivered} deliveries in {runs} runs, {seconds:.2f} s, "
           f"{paxos_rate:,.0f} deliveries/s")
     print(f"bare simpy loop:    {delivered} timeouts, {bare:.2f} s, {bare_rate:,.0f} timeouts/s")

@@ -1,7 +1,7 @@
 """Write, read and verify the JSON Lines event log.
 
 Layout: a header line (``"type": "header"``: log schema, paxossim version,
-fully resolved scenario, seed), one line per event, and a footer line
+fully resolved scenario, seed, input schedule), one line per event, and a footer line
 (``"type": "footer"``: summary, ``events_sha256`` over the event lines, each
 followed by a newline). Everything downstream (checks, metrics, plots,
 replay) works from this file alone.
@@ -40,14 +40,18 @@ def events_sha256(lines: list[bytes]) -> str:
     return hashlib.sha256(event_block(lines)).hexdigest()
 
 
-def make_header(scenario: dict[str, Any], seed: int) -> dict[str, Any]:
+def make_header(
+    scenario: dict[str, Any], seed: int, schedule: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The header line; ``schedule`` is the executed input schedule's plain data
+    (``Schedule.to_data()``), which replay runs again instead of drawing it."""
     return {
         "type": "header",
         "schema": SCHEMA,
         "paxossim": __version__,
         "seed": seed,
         "scenario": scenario,
-    }
+    } | ({} if schedule is None else {"schedule": schedule})
 
 
 def atomic_write(path: Path, chunks: list[bytes]) -> None:

@@ -7,23 +7,21 @@ time down (mean ``mean_down``), with at most ``max_down`` nodes down at once;
 partitions start after an exponential interval and last an exponential
 duration, either isolating one node or splitting a minority from a majority.
 
-Why the schedule is drawn as the run goes rather than up front: the cap on
-nodes down at once depends on scripted crashes too, which only the runtime
-knows. Every draw comes from its own named stream (``faults:crash:<node>``,
+This module holds their specs and the draws they share;
+:mod:`paxossim.schedule` draws them up front into the run's input schedule.
+Every draw comes from its own named stream (``faults:crash:<node>``,
 ``faults:partition``), so turning on random partitions leaves the crash
 times exactly as they were, and adding a node leaves the others' times alone.
-
-This module never imports simpy: the runtime hands it a :class:`FaultDriver`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from paxossim.rng import Stream, Streams
+from paxossim.rng import Stream
 from paxossim.schema import Table
 
 PARTITION_KINDS = ("isolate", "split")
@@ -126,123 +124,12 @@ def _node_list(table: Table, key: str, nodes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-# -- the schedule, drawn as the run goes --------------------------------------
-
-
-class FaultDriver(Protocol):
-    """What random faults need from the runtime."""
-
-    def at(self, time: float, action: Callable[[], None]) -> None:
-        """Run ``action`` at absolute simulated time ``time``."""
-        ...
-
-    def is_down(self, node: str) -> bool: ...
-
-    def down_count(self) -> int: ...
-
-    def crash(self, node: str, token: object) -> None:
-        """Crash ``node``, remembering ``token`` as the cause."""
-        ...
-
-    def recover(self, node: str, token: object) -> None:
-        """Recover ``node`` if ``token`` still is the cause of its crash."""
-        ...
-
-    def split(self, groups: tuple[tuple[str, ...], ...]) -> object:
-        """Start a symmetric partition between ``groups``; return a handle for :meth:`join`."""
-        ...
-
-    def join(self, handle: object) -> None:
-        """Heal the partition ``handle`` (a no-op if it was healed already)."""
-        ...
+# -- draws shared with paxossim.schedule, which lays the faults out up front --------------
 
 
 def exponential(stream: Stream, mean: float) -> float:
     """An exponential draw by inversion: one uniform per draw keeps streams easy to follow."""
     return -mean * math.log1p(-stream.random())
-
-
-class RandomFaults:
-    """Drives the random crashes and partitions of one run until :meth:`stop`."""
-
-    def __init__(
-        self,
-        crashes: RandomCrashes | None,
-        partitions: RandomPartitions | None,
-        nodes: Sequence[str],
-        streams: Streams,
-        driver: FaultDriver,
-    ) -> None:
-        self.crashes = crashes
-        self.partitions = partitions
-        self.nodes = tuple(nodes)
-        self.driver = driver
-        self.active = False
-        crashable = crashes.nodes if crashes is not None else ()
-        self._crash_streams = {node: streams.stream(f"faults:crash:{node}") for node in crashable}
-        self._partition_stream = streams.stream("faults:partition") if partitions else None
-
-    def start(self) -> None:
-        self.active = True
-        if self.crashes is not None:
-            for node in self.crashes.nodes:
-                self._next_failure(node, self.crashes.start)
-        if self.partitions is not None:
-            self._next_partition(self.partitions.start)
-
-    def stop(self) -> None:
-        """No new fault from now on; the runtime heals what is broken."""
-        self.active = False
-
-    # -- crashes --------------------------------------------------------------
-    def _next_failure(self, node: str, since: float) -> None:
-        assert self.crashes is not None
-        when = since + exponential(self._crash_streams[node], self.crashes.mean_up)
-        self.driver.at(when, lambda: self._fail(node, when))
-
-    def _fail(self, node: str, now: float) -> None:
-        assert self.crashes is not None
-        if not self.active:
-            return
-        if self.driver.is_down(node) or self.driver.down_count() >= self.crashes.max_down:
-            # The cap (or a scripted crash) holds: this failure does not happen;
-            # the node's next one is drawn as if it had just been repaired.
-            self._next_failure(node, now)
-            return
-        token = object()
-        self.driver.crash(node, token)
-        repair = now + exponential(self._crash_streams[node], self.crashes.mean_down)
-        self.driver.at(repair, lambda: self._repair(node, token, repair))
-
-    def _repair(self, node: str, token: object, now: float) -> None:
-        if not self.active:
-            return
-        self.driver.recover(node, token)
-        self._next_failure(node, now)
-
-    # -- partitions -----------------------------------------------------------
-    def _next_partition(self, since: float) -> None:
-        assert self.partitions is not None and self._partition_stream is not None
-        when = since + exponential(self._partition_stream, self.partitions.mean_interval)
-        self.driver.at(when, lambda: self._split(when))
-
-    def _split(self, now: float) -> None:
-        assert self.partitions is not None and self._partition_stream is not None
-        if not self.active:
-            return
-        stream = self._partition_stream
-        kinds = self.partitions.kinds
-        kind = kinds[min(int(stream.random() * len(kinds)), len(kinds) - 1)]
-        groups = draw_groups(kind, self.nodes, stream)
-        handle = self.driver.split(groups)
-        heal = now + exponential(stream, self.partitions.mean_duration)
-        self.driver.at(heal, lambda: self._join(handle, heal))
-
-    def _join(self, handle: object, now: float) -> None:
-        if not self.active:
-            return
-        self.driver.join(handle)
-        self._next_partition(now)
 
 
 def draw_groups(

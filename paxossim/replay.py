@@ -1,4 +1,5 @@
-"""Re-simulate a run from its log's header and compare the event streams line by line."""
+"""Re-simulate a run from its log's header (scenario, seed, input schedule) and compare
+the event streams line by line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from paxossim import __version__
 from paxossim.eventlog import Log
 from paxossim.runs import execute
 from paxossim.scenario import scenario_from_dict
+from paxossim.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,12 @@ class Difference:
 
 
 def resimulate(log: Log) -> list[bytes]:
+    """Run the header's scenario and seed again, executing the header's schedule as
+    logged (a log without one, from before schedules, has it drawn from the seed)."""
     scenario = scenario_from_dict(log.header["scenario"], f"{log.path}: header scenario")
-    return execute(scenario, log.header["seed"]).lines
+    raw = log.header.get("schedule")
+    schedule = None if raw is None else Schedule.from_data(raw, f"{log.path}: header schedule")
+    return execute(scenario, log.header["seed"], schedule).lines
 
 
 def first_difference(logged: list[bytes], fresh: list[bytes]) -> Difference | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,7 @@ from paxossim.eventstream import EventStream
 from paxossim.metrics import Summarizer
 from paxossim.runtime import Simulation
 from paxossim.scenario import Scenario, scenario_to_dict
+from paxossim.schedule import Override, Schedule
 
 
 @dataclass
@@ -28,6 +30,8 @@ class RunResult:
 
     header: dict[str, Any]
     summary: dict[str, Any]
+    schedule: Schedule
+    """The inputs that ran (also in the header, as data)."""
     block: bytes | None = None
     log_path: Path | None = None
     _lines: list[bytes] | None = field(default=None, repr=False)
@@ -51,22 +55,28 @@ class RunResult:
         return [orjson.loads(line) for line in self.lines]
 
 
-def execute(scenario: Scenario, seed: int | None = None, *, keep: bool = True,
+def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | None = None,
+            overrides: Iterable[Override] = (), *, keep: bool = True,
             log_path: Path | None = None) -> RunResult:
-    """Simulate once. The checks and the summary read each event as it is written,
-    decoded from its line exactly as it would be read from the log file.
+    """Simulate once (``schedule`` None: drawn from the seed). The checks and the
+    summary read each event as it is written, decoded from its line exactly as it
+    would be read from the log file.
 
     ``log_path``: stream the log into that file; else ``keep``: keep the event
     lines in memory; else keep nothing but the summary.
     """
     seed = scenario.seed if seed is None else seed
-    header = make_header(scenario_to_dict(scenario), seed)
+    stream = EventStream(None)
+    simulation = Simulation(scenario, seed, stream, schedule, overrides)
+    header = make_header(scenario_to_dict(scenario), seed, simulation.schedule.to_data())
     summarizer = Summarizer(header)
+    for reader in summarizer.readers():
+        stream.add(reader)
     log = LogFile(log_path, header) if log_path is not None else None
     buffer = io.BytesIO() if log is None and keep else None
-    stream = EventStream(log.out if log is not None else buffer, summarizer.readers())
+    stream.out = log.out if log is not None else buffer
     try:
-        Simulation(scenario, seed, stream).run()
+        simulation.run()
         summary = summarizer.finish(stream)
     except BaseException:
         if log is not None:
@@ -74,8 +84,8 @@ def execute(scenario: Scenario, seed: int | None = None, *, keep: bool = True,
         raise
     if log is not None:
         log.close(summary, stream.digest())
-    return RunResult(header, summary, buffer.getvalue() if buffer is not None else None,
-                     log_path)
+    return RunResult(header, summary, simulation.schedule,
+                     buffer.getvalue() if buffer is not None else None, log_path)
 
 
 def default_out_dir(scenario_name: str, seed: int) -> Path:

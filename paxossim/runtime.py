@@ -1,10 +1,13 @@
 """Binds sans-IO protocol nodes to a simpy event loop: delivery, timers, crashes.
 
-This is the only module that touches simpy. Deliveries and timers are plain
-``Timeout`` events with a callback (not a process per message): DESIGN.md
-section 5 measured that as 3x faster. Each event is encoded once, as it
-happens, into an :class:`~paxossim.eventstream.EventStream` that writes it
-and feeds the online checks; no event is kept here.
+A run executes an input schedule (:mod:`paxossim.schedule`): every request,
+crash, recovery, partition and heal comes from it, through
+:meth:`Simulation._run_item`. This is the only module that touches simpy.
+Deliveries and timers are plain ``Timeout`` events with a callback (not a
+process per message): DESIGN.md section 5 measured that as 3x faster. Each
+event is encoded once, as it happens, into an
+:class:`~paxossim.eventstream.EventStream` that writes it and feeds the
+online checks; no event is kept here.
 
 Every event carries the position of its cause (see :mod:`paxossim.events`):
 the runtime knows what it is doing when a node acts — handling a delivery,
@@ -13,7 +16,7 @@ a timer, or an input — and stamps what the node does with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -21,12 +24,14 @@ import simpy
 from simpy.events import Timeout
 
 from paxossim import protocols
+from paxossim import schedule as inputs
+from paxossim.errors import UserError
 from paxossim.eventstream import EventStream
-from paxossim.faults import RandomFaults
 from paxossim.network import Network
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
-from paxossim.scenario import ClockSpec, Partition, Request, Scenario
+from paxossim.scenario import ClockSpec, Partition, Scenario
+from paxossim.schedule import Override, Schedule
 from paxossim.snapshot import NodeSnapshot, snapshot
 
 _dumps = orjson.dumps
@@ -82,8 +87,8 @@ class Host:
         self._timers: dict[str, _Armed] = {}
         self._clock = sim.scenario.clocks.get(node_id, ClockSpec())
         self._log_timers = log.timers
-        self.down_cause: object = None
-        """What crashed this node (a random fault's token, or "scripted")."""
+        self.down_cause: str | None = None
+        """What keeps this node down: "scripted" or "random" (None while up)."""
 
     @property
     def rng(self) -> Stream:
@@ -161,10 +166,26 @@ class Host:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, seed: int, stream: EventStream | None = None) -> None:
-        """``stream``: where events go (default: counted and hashed, then forgotten)."""
+    """One run: the scenario's nodes on a simulated network, fed by an input schedule.
+
+    ``schedule`` None draws it from the scenario and ``seed``
+    (:func:`paxossim.schedule.draw_schedule`); ``overrides`` are added to the
+    schedule's own per-message overrides. ``self.schedule`` is what runs, and
+    what the log's header must hold to replay the run. ``stream`` is where
+    the events go (default: counted and hashed, then forgotten).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, stream: EventStream | None = None,
+                 schedule: Schedule | None = None, overrides: Iterable[Override] = ()) -> None:
         self.scenario = scenario
         self.seed = seed
+        if schedule is None:
+            schedule = inputs.draw_schedule(scenario, seed)
+        else:
+            schedule.check(scenario)
+        overrides = tuple(overrides)
+        self.schedule = schedule.with_overrides(overrides) if overrides else schedule
+        self._overrides = {override.m: override for override in self.schedule.overrides}
         self.protocol = protocols.get(scenario.protocol)
         self.prefix = f"{self.protocol.name}."
         self.event_kinds = self.protocol.event_kinds()
@@ -177,14 +198,9 @@ class Simulation:
         self.hosts = {name: Host(self, name) for name in scenario.nodes}
         self._next_message = 0
         self._partition_index: list[int | str] = []
-        """The log's ``index`` of each active partition, aligned with network.partitions:
-        a scripted partition's position in the scenario, ``random-<k>`` for random ones."""
-        self._random_partitions = 0
-        faults = scenario.faults
-        self.random_faults = RandomFaults(
-            faults.random_crashes, faults.random_partitions, list(scenario.nodes),
-            self.streams, self,
-        )
+        """The log's ``index`` of each active partition, aligned with network.partitions."""
+        self._requested: list[inputs.Request] = []
+        """The requests made so far, which the heal phase has sent again."""
 
     def record(self, event: dict[str, Any]) -> int:
         """Log ``event`` (stamped with the current cause); return its position."""
@@ -209,17 +225,50 @@ class Simulation:
         if dst not in self.hosts:
             self._drop(now, mid, "no such node", sent)
             return
+        # The fate is drawn even for an overridden message, so no other draw shifts.
         reason, times = self.network.fate(src, dst, kind, now)
+        if self._overrides:
+            self._overridden(mid, src, dst, msg, now, reason, times, sent)
+            return
         if reason is not None:
             self._drop(now, mid, reason, sent)
             return
         Timeout(env, times[0] - now, (mid, src, dst, msg, sent)).callbacks.append(self._deliver)
         for time in times[1:]:
             copy = self._next_message = self._next_message + 1
-            duplicate = self.stream.write("duplicate", _dumps(
-                {"t": now, "ev": "duplicate", "m": copy, "of": mid, "cause": sent}))
+            duplicate = self._duplicate(now, copy, mid, sent)
             Timeout(env, time - now, (copy, src, dst, msg, duplicate)).callbacks.append(
                 self._deliver)
+
+    def _overridden(self, mid: int, src: str, dst: str, msg: Message, now: float,
+                    reason: str | None, times: list[float], sent: int) -> None:
+        """:meth:`send` with per-message overrides: the network's fate (drop reason or
+        delivery times, copies numbered as ever), then each override that matches."""
+        copies = [(mid, times[0] if times else None)]
+        for time in times[1:]:
+            copy = self._next_message = self._next_message + 1
+            copies.append((copy, time))
+        for index, (message, time) in enumerate(copies):
+            origin = self._duplicate(now, message, mid, sent) if index else sent
+            override = self._overrides.get(message)
+            if override is not None:
+                if override.drop:
+                    time, reason = None, "override"
+                else:
+                    time = override.deliver_at
+                    if time is None or time < now:
+                        raise UserError(f"schedule: override of message {message}",
+                                        f"deliver_at {time} is before it is sent at {now}")
+            if time is None:
+                assert reason is not None, "a message without a delivery time has a drop reason"
+                self._drop(now, message, reason, origin)
+                continue
+            Timeout(self.env, time - now, (message, src, dst, msg, origin)).callbacks.append(
+                self._deliver)
+
+    def _duplicate(self, now: float, copy: int, of: int, sent: int) -> int:
+        return self.stream.write("duplicate", _dumps(
+            {"t": now, "ev": "duplicate", "m": copy, "of": of, "cause": sent}))
 
     def _drop(self, now: float, mid: int, why: str, sent: int) -> None:
         self.stream.write("drop", _dumps({"t": now, "ev": "drop", "m": mid, "why": why,
@@ -235,31 +284,53 @@ class Simulation:
             {"t": self.env.now, "ev": "deliver", "m": mid, "cause": sent}))
         node.on_message(src, msg)
 
-    # -- inputs --------------------------------------------------------------
-    def _at(self, time: float, action: Callable[[], None]) -> None:
-        def run(_event: Timeout) -> None:
-            self.cause = None  # an input starts a causal chain of its own
-            action()
+    # -- the input schedule ----------------------------------------------------
+    def schedule_inputs(self) -> None:
+        """Put every schedule item on the event queue now, in schedule order, so that
+        items at the same time run in that order (simpy breaks ties by insertion)."""
+        env = self.env
+        for index, item in enumerate(self.schedule.items):
+            Timeout(env, item.at - env.now, index).callbacks.append(self._fire_item)
 
-        Timeout(self.env, time, None).callbacks.append(run)
+    def _fire_item(self, event: Timeout) -> None:
+        index = event.value
+        self.cause = None  # an input starts a causal chain of its own
+        self._run_item(index, self.schedule.items[index])
 
-    def _request(self, request: Request) -> None:
-        self.cause = self.record({"t": self.env.now, "ev": "request", "node": request.node,
-                                  "value": request.value}
-                                 | ({"extra": request.extra} if request.extra else {}))
-        self._hand_request(request)
+    def _run_item(self, index: int, item: inputs.Item) -> None:
+        """Carry out schedule item ``index``: the one door through which inputs enter."""
+        match item:
+            case inputs.Request():
+                self._request(item)
+            case inputs.Crash():
+                self._crash(item.node, item.origin)
+            case inputs.Recover():
+                self._recover(item.node, item.origin)
+            case inputs.Partition():
+                self._partition(item)
+            case inputs.Heal():
+                self._heal(item)
+            case inputs.HealPhase():
+                self._heal_all()
 
-    def _hand_request(self, request: Request) -> None:
+    def _request(self, item: inputs.Request) -> None:
+        extra = dict(item.extra)
+        self.cause = self.record({"t": self.env.now, "ev": "request", "node": item.node,
+                                  "value": item.value} | ({"extra": extra} if extra else {}))
+        self._requested.append(item)
+        self._hand_request(item)
+
+    def _hand_request(self, item: inputs.Request) -> None:
         """A client's request reaches its node, or is lost if the node is down."""
-        host = self.hosts[request.node]
+        host = self.hosts[item.node]
         if host.node is None:
-            self.record({"t": self.env.now, "ev": "request_lost", "node": request.node,
-                         "value": request.value})
+            self.record({"t": self.env.now, "ev": "request_lost", "node": item.node,
+                         "value": item.value})
             return
-        host.node.on_message("client", self.protocol.client_request(request.value,
-                                                                    request.extra))
+        host.node.on_message("client", self.protocol.client_request(item.value,
+                                                                    dict(item.extra)))
 
-    def _crash(self, node_id: str, origin: object = "scripted") -> None:
+    def _crash(self, node_id: str, origin: str) -> None:
         host = self.hosts[node_id]
         if not host.up:
             if origin == "scripted":
@@ -270,113 +341,62 @@ class Simulation:
         host.crash()
         host.down_cause = origin
         self.record({"t": self.env.now, "ev": "crash", "node": node_id}
-                    | ({} if origin == "scripted" else {"origin": "random"}))
+                    | ({} if origin == "scripted" else {"origin": origin}))
 
-    def _recover(self, node_id: str, why: str = "") -> None:
+    def _recover(self, node_id: str, origin: str) -> None:
+        """Restart a down node; a random recovery only ends a random crash's outage."""
         host = self.hosts[node_id]
-        if host.up:
-            return  # already recovered (by the heal, or by another fault's recovery)
+        if host.up or (origin == "random" and host.down_cause != "random"):
+            return  # up already (healed, or recovered by another item), or not its outage
         host.down_cause = None
         if self.scenario.faults.amnesia:
             dict.clear(host.storage)
         self.cause = self.record(
             {"t": self.env.now, "ev": "recover", "node": node_id,
-             "amnesia": self.scenario.faults.amnesia} | ({"origin": why} if why else {}))
+             "amnesia": self.scenario.faults.amnesia}
+            | ({} if origin == "scripted" else {"origin": origin}))
         host.boot()
 
-    def _partition(self, index: int, start: bool) -> None:
-        partition = self.scenario.faults.partitions[index]
-        if start:
-            self.network.partitions.append(partition)
-            self._partition_index.append(index)
-        elif self._remove_partition(partition) is None:
-            return  # healed already, at the end of the faulty phase
-        self._log_partition(start, index, partition)
+    def _partition(self, item: inputs.Partition) -> None:
+        partition = Partition(at=item.at, heal=None, groups=item.groups, oneway=item.oneway)
+        self.network.partitions.append(partition)
+        self._partition_index.append(item.index)
+        self._log_partition(True, item.index, partition, item.origin)
 
-    def _log_partition(self, start: bool, index: int | str | None, partition: Partition,
-                       origin: str = "") -> None:
+    def _heal(self, item: inputs.Heal) -> None:
+        if item.index not in self._partition_index:
+            return  # healed already, at the end of the faulty phase
+        position = self._partition_index.index(item.index)
+        partition = self.network.partitions.pop(position)
+        del self._partition_index[position]
+        self._log_partition(False, item.index, partition, item.origin)
+
+    def _log_partition(self, start: bool, index: int | str, partition: Partition,
+                       origin: str) -> None:
         """One ``partition`` or ``heal`` event; scripted ones carry no ``origin``."""
         self.record({"t": self.env.now, "ev": "partition" if start else "heal", "index": index}
-                    | ({"origin": origin} if origin else {})
+                    | ({} if origin == "scripted" else {"origin": origin})
                     | {"groups": partition.groups, "oneway": partition.oneway})
 
-    def _remove_partition(self, partition: Partition) -> int | str | None:
-        """Remove this very partition object (equal scripted ones may be active too);
-        return its log index, or None if it was not active."""
-        for position, active in enumerate(self.network.partitions):
-            if active is partition:
-                del self.network.partitions[position]
-                return self._partition_index.pop(position)
-        return None
-
-    # -- random faults (the FaultDriver that paxossim.faults drives) -------
-    def at(self, time: float, action: Any) -> None:
-        if time < self.scenario.horizon:
-            self._at(time - self.env.now, action)
-
-    def is_down(self, node: str) -> bool:
-        return not self.hosts[node].up
-
-    def down_count(self) -> int:
-        return sum(not host.up for host in self.hosts.values())
-
-    def crash(self, node: str, token: object) -> None:
-        self._crash(node, token)
-
-    def recover(self, node: str, token: object) -> None:
-        host = self.hosts[node]
-        if not host.up and host.down_cause is token:
-            self._recover(node, "random")
-
-    def split(self, groups: tuple[tuple[str, ...], ...]) -> object:
-        partition = Partition(at=self.env.now, heal=None, groups=groups)
-        self._random_partitions += 1
-        index = f"random-{self._random_partitions}"
-        self.network.partitions.append(partition)
-        self._partition_index.append(index)
-        self._log_partition(True, index, partition, "random")
-        return partition
-
-    def join(self, handle: object) -> None:
-        assert isinstance(handle, Partition)
-        index = self._remove_partition(handle)
-        if index is not None:
-            self._log_partition(False, index, handle, "random")
-
-    # -- the end of the faulty phase ----------------------------------------
     def _heal_all(self) -> None:
-        """Stop random faults, heal every partition, restart every crashed node,
-        and have each client whose request has come re-send it."""
+        """The heal phase: heal every partition, restart every crashed node, and have
+        each request made so far sent again (random faults were drawn to stop here)."""
         now = self.env.now
-        self.random_faults.stop()
         healed = self.cause = self.record({"t": now, "ev": "healed"})
-        for partition in list(self.network.partitions):
-            self._log_partition(False, self._remove_partition(partition), partition, "phase")
+        for index, partition in zip(self._partition_index, self.network.partitions,
+                                    strict=True):
+            self._log_partition(False, index, partition, "phase")
+        self._partition_index.clear()
+        self.network.partitions.clear()
         for node_id, host in self.hosts.items():
             if not host.up:
                 self._recover(node_id, "phase")
                 self.cause = healed
-        for request in self.scenario.requests:
-            if request.at <= now:
-                self.cause = healed
-                self.cause = self.record({"t": now, "ev": "client_retry",
-                                          "node": request.node, "value": request.value})
-                self._hand_request(request)
-
-    def schedule_inputs(self) -> None:
-        scenario = self.scenario
-        for index, partition in enumerate(scenario.faults.partitions):
-            self._at(partition.at, lambda i=index: self._partition(i, True))
-            if partition.heal is not None:
-                self._at(partition.heal, lambda i=index: self._partition(i, False))
-        for crash in scenario.faults.crashes:
-            self._at(crash.at, lambda n=crash.node: self._crash(n))
-            if crash.recover is not None:
-                self._at(crash.recover, lambda n=crash.node: self._recover(n))
-        for request in scenario.requests:
-            self._at(request.at, lambda r=request: self._request(r))
-        if scenario.liveness.heal_at is not None:
-            self._at(scenario.liveness.heal_at, self._heal_all)
+        for request in self._requested:
+            self.cause = healed
+            self.cause = self.record({"t": now, "ev": "client_retry", "node": request.node,
+                                      "value": request.value})
+            self._hand_request(request)
 
     def start(self) -> None:
         """Boot every node and schedule the inputs: the run at time 0."""
@@ -384,7 +404,6 @@ class Simulation:
             host.boot()
         self.cause = None
         self.schedule_inputs()
-        self.random_faults.start()
 
     def run(self, until: float | None = None) -> None:
         """Start, and run to ``until`` (default: the horizon)."""
