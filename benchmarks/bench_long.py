@@ -11,13 +11,14 @@ can be compared. Printed: a table, and the checks of issue 8 item 7 (peak RSS
 under 300 MB, 60-minute peak within 1.5x of the 10-minute one, the last tenth
 no costlier per command than the first).
 
-``--no-log-lines`` discards event lines instead of keeping them (the runtime
-keeps every line in memory until the run ends today), which shows what the
-protocol side alone costs. A child whose RSS passes ``--max-rss-mb`` stops
-early and says how far it got; its figures are then labelled partial, and the
-wall time for the full horizon is extrapolated (labelled as such).
+Each child runs as ``paxossim run`` does (``runs.execute``): the log streams
+into a file (in a temporary folder) while the checks and the summary read
+the events. ``--no-log`` writes no file (simulation and checks alone). A
+child whose RSS passes ``--max-rss-mb`` stops early and says how far it got;
+its figures are then labelled partial, and the wall time for the full
+horizon is extrapolated (labelled as such).
 
-    python benchmarks/bench_long.py [--minutes 10 60] [--no-log-lines] [--seed 1]
+    python benchmarks/bench_long.py [--minutes 10 60] [--no-log] [--seed 1]
 """
 
 from __future__ import annotations
@@ -43,19 +44,6 @@ def status_mib(field: str) -> float:
     return float("nan")
 
 
-class DiscardedLines:
-    """Stands in for the Simulation's line list: counts lines, keeps none."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def append(self, _line: bytes) -> None:
-        self.count += 1
-
-    def __len__(self) -> int:
-        return self.count
-
-
 def committed(sim: Any) -> int:
     """Commands answered to clients so far (issued minus still pending)."""
     from paxossim.protocols.replicated import ClientNode
@@ -67,39 +55,48 @@ def committed(sim: Any) -> int:
     return total
 
 
-def child(minutes: float, seed: int, discard: bool, max_rss_mb: float) -> dict[str, Any]:
-    """Run one horizon in this process, in slices; returns the figures as a dict."""
+class RssCap(Exception):
+    """The child passed --max-rss-mb: stop the run where it is."""
+
+
+def child(minutes: float, seed: int, no_log: bool, max_rss_mb: float) -> dict[str, Any]:
+    """Run one horizon in this process; returns the figures as a dict."""
+    import tempfile
+
+    from paxossim.runs import execute
     from paxossim.runtime import Simulation
     from paxossim.scenario import load_scenario
 
     horizon = minutes * MINUTE
     scenario = load_scenario(SCENARIO, [f"horizon={horizon}"])
-    sim = Simulation(scenario, seed)
-    if discard:
-        sim.lines = DiscardedLines()  # type: ignore[assignment]
     base_rss = status_mib("VmRSS")
     started = time.perf_counter()
-    # The start-up steps of Simulation.run, then the run in slices.
-    for host in sim.hosts.values():
-        host.boot()
-    sim.schedule_inputs()
-    sim.random_faults.start()
     marks: list[tuple[float, int]] = [(0.0, 0)]
-    reached = 0.0
-    for index in range(1, SLICES + 1):
-        reached = horizon * index / SLICES
-        sim.env.run(until=reached)
+    reached = [0.0]
+
+    def mark(sim: Simulation) -> None:
+        reached[0] = sim.env.now
         marks.append((time.perf_counter() - started, committed(sim)))
         if status_mib("VmRSS") > max_rss_mb:
-            break
-    return {"minutes": minutes, "reached_minutes": reached / MINUTE, "marks": marks,
-            "lines": len(sim.lines), "peak_mib": status_mib("VmHWM"), "base_mib": base_rss}
+            raise RssCap
+
+    sent = 0
+    with tempfile.TemporaryDirectory() as folder:
+        log = None if no_log else Path(folder) / "events.jsonl"
+        try:
+            result = execute(scenario, seed, keep=False, log_path=log, progress=mark)
+            sent = result.summary["messages"]["sent"]
+        except RssCap:
+            pass
+        log_mib = log.stat().st_size / 2**20 if log is not None and log.exists() else 0.0
+    return {"minutes": minutes, "reached_minutes": reached[0] / MINUTE, "marks": marks,
+            "sent": sent, "log_mib": log_mib, "peak_mib": status_mib("VmHWM"),
+            "base_mib": base_rss}
 
 
 def run_child(minutes: float, args: argparse.Namespace) -> dict[str, Any] | None:
     command = [sys.executable, __file__, "--child", str(minutes), "--seed", str(args.seed),
-               "--max-rss-mb", str(args.max_rss_mb)] + (["--no-log-lines"]
-                                                         if args.no_log_lines else [])
+               "--max-rss-mb", str(args.max_rss_mb)] + (["--no-log"] if args.no_log else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout,
                               check=True)
@@ -122,13 +119,13 @@ def tenth_cost(marks: list[tuple[float, int]], first: bool) -> float:
 
 
 def report(results: dict[float, dict[str, Any]]) -> None:
-    print(f"{'horizon':>8} {'reached':>8} {'peak MiB':>9} {'lines':>10} {'committed':>10} "
+    print(f"{'horizon':>8} {'reached':>8} {'peak MiB':>9} {'sent':>10} {'committed':>10} "
           f"{'wall s':>8} {'ms/cmd 1st':>10} {'ms/cmd last':>11}")
     for minutes, r in results.items():
         wall, done = r["marks"][-1]
         partial = r["reached_minutes"] < minutes
         print(f"{minutes:>6g}m {r['reached_minutes']:>7.1f}m {r['peak_mib']:>9.0f} "
-              f"{r['lines']:>10} {done:>10} {wall:>8.1f} {tenth_cost(r['marks'], True):>10.3f} "
+              f"{r['sent']:>10} {done:>10} {wall:>8.1f} {tenth_cost(r['marks'], True):>10.3f} "
               f"{tenth_cost(r['marks'], False):>11.3f}" + ("  (partial: RSS cap)" if partial
                                                            else ""))
         if partial:
@@ -154,17 +151,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-log-lines", action="store_true",
-                        help="discard event lines (protocol memory alone)")
+    parser.add_argument("--no-log", action="store_true",
+                        help="write no log file (simulation and checks alone)")
     parser.add_argument("--max-rss-mb", type=float, default=3000.0,
                         help="a child stops early past this RSS")
     parser.add_argument("--timeout", type=float, default=600.0, help="wall seconds per child")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.seed, args.no_log_lines, args.max_rss_mb)))
+        print(json.dumps(child(args.child, args.seed, args.no_log, args.max_rss_mb)))
         return
-    mode = "event lines discarded" if args.no_log_lines else "event lines kept (runtime default)"
+    mode = "no log file" if args.no_log else "log streamed to a file"
     print(f"{SCENARIO.name}, seed {args.seed}, {mode}")
     results = {m: r for m in args.minutes if (r := run_child(m, args)) is not None}
     if results:

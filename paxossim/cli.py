@@ -63,6 +63,7 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     sequence.png and sequence.mmd. Exits 1 if a safety invariant was violated,
     or if the scenario sets a liveness bound and nothing was chosen within it.
     """
+    from paxossim.progress import SimulatedTime
     from paxossim.report import account
     from paxossim.runs import default_out_dir, execute, save
     from paxossim.scenario import load_scenario
@@ -71,10 +72,15 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     loaded = load_scenario(path, overrides)
-    result = execute(loaded, seed)
-    target = out_dir or default_out_dir(loaded.name, result.header["seed"])
+    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed)
+    progress = SimulatedTime()
+    try:
+        result = execute(loaded, seed, keep=False, log_path=target / "events.jsonl",
+                         progress=progress)
+    finally:
+        progress.close()
     written = save(result, target, render=not no_plots)
-    for line in account(result.summary, result.header, result.events):
+    for line in account(result.summary, result.header, result.iter_events()):
         click.echo(line)
     liveness = result.summary["liveness"]
     if liveness["required"]:
@@ -124,23 +130,22 @@ def replay(log: Path, render: bool, out_dir: Path | None) -> None:
 
     Exits 0 if every event line matches, 1 naming the first line that differs.
     """
-    from paxossim.eventlog import read_log
-    from paxossim.replay import first_difference, resimulate, version_note
+    from paxossim.eventlog import iter_events, scan_log
+    from paxossim.replay import resimulate, version_note
     from paxossim.runs import render_diagrams
 
-    loaded = read_log(log)
+    head = scan_log(log)
     if render:
-        written = render_diagrams(loaded.header, loaded.events, loaded.footer["summary"],
+        written = render_diagrams(head.header, iter_events(log), head.footer["summary"],
                                   out_dir or log.parent)
         click.echo(f"wrote: {files_written(written)}")
         return
-    fresh = resimulate(loaded)
-    difference = first_difference(loaded.lines, fresh)
-    if difference is None:
-        click.echo(f"identical: {len(fresh)} events re-simulated from {log} match, "
-                   f"sha256 {loaded.footer['events_sha256'][:16]}...")
+    comparison = resimulate(head)
+    if comparison.difference is None:
+        click.echo(f"identical: {comparison.count} events re-simulated from {log} match, "
+                   f"sha256 {head.footer['events_sha256'][:16]}...")
         return
-    click.echo(difference.describe(str(log)) + version_note(loaded))
+    click.echo(comparison.difference.describe(str(log)) + version_note(head))
     sys.exit(1)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,89 @@ class LogFile:
 
 
 @dataclass
+class LogHead:
+    """What a validated log says about itself, without its events."""
+
+    path: str
+    header: dict[str, Any]
+    footer: dict[str, Any]
+    events: int
+    """How many event lines it holds."""
+
+
+def _record(line: bytes, where: str) -> dict[str, Any]:
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise UserError(where, "not valid JSON") from None
+    if not isinstance(record, dict):
+        raise UserError(where, "expected a JSON object")
+    return record
+
+
+def scan_log(path: str | Path, verify: bool = True) -> LogHead:
+    """Validate a log in one streaming pass (memory does not grow with its length);
+    any defect is a UserError naming the line."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise UserError(str(path), "no such file") from None
+    except OSError as error:
+        raise UserError(str(path), f"cannot read: {error.strerror}") from None
+    sha = hashlib.sha256()
+    header: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
+    last_block = b""
+    number = 0
+    with handle:
+        for number, block in enumerate(handle, start=1):
+            where = f"{path}: line {number}"
+            if not block.endswith(b"\n"):
+                raise UserError(where, "truncated: the last line is incomplete")
+            record = _record(block[:-1], where)
+            if header is None:
+                if record.get("type") != "header":
+                    raise UserError(where, "not a paxossim log: the header line is missing")
+                if record.get("schema") != SCHEMA:
+                    raise UserError(where, f"log schema {record.get('schema')!r} is not "
+                                    f"{SCHEMA}, the one this paxossim reads")
+                header = record
+                continue
+            if last is not None:
+                if "ev" not in last or "t" not in last:
+                    raise UserError(f"{path}: line {number - 1}",
+                                    "an event needs the keys 't' and 'ev'")
+                sha.update(last_block)
+            last, last_block = record, block
+    if header is None:
+        raise UserError(str(path), "empty file: not a paxossim log")
+    if last is None or last.get("type") != "footer":
+        raise UserError(f"{path}: line {number}", "truncated: the footer line is missing")
+    if verify and last.get("events_sha256") != sha.hexdigest():
+        raise UserError(str(path), "corrupt: the event lines do not match the footer's sha256")
+    return LogHead(str(path), header, last, number - 2)
+
+
+def event_lines(path: str | Path) -> Iterator[bytes]:
+    """A log's event lines (without newlines), streamed: for a log :func:`scan_log`
+    validated, or one this process wrote."""
+    with Path(path).open("rb") as lines:
+        next(lines, None)
+        pending: bytes | None = None
+        for line in lines:
+            if pending is not None:
+                yield pending[:-1]
+            pending = line
+
+
+def iter_events(path: Path) -> Iterator[dict[str, Any]]:
+    """A log's events, decoded one at a time (see :func:`event_lines`)."""
+    for line in event_lines(path):
+        yield orjson.loads(line)
+
+
+@dataclass
 class Log:
     path: str
     header: dict[str, Any]
@@ -115,43 +199,9 @@ class Log:
 
 
 def read_log(path: str | Path, verify: bool = True) -> Log:
-    """Read and validate a log; any defect is a UserError naming the line."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(str(path), "no such file") from None
-    except OSError as error:
-        raise UserError(str(path), f"cannot read: {error.strerror}") from None
-    if not raw:
-        raise UserError(str(path), "empty file: not a paxossim log")
-    if not raw.endswith(b"\n"):
-        last = raw.count(b"\n") + 1
-        raise UserError(f"{path}: line {last}", "truncated: the last line is incomplete")
-    lines = raw[:-1].split(b"\n")
-    records = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise UserError(f"{path}: line {number}", "not valid JSON") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}: line {number}", "expected a JSON object")
-        records.append(record)
-    if not records or records[0].get("type") != "header":
-        raise UserError(f"{path}: line 1", "not a paxossim log: the header line is missing")
-    header = records[0]
-    if header.get("schema") != SCHEMA:
-        raise UserError(f"{path}: line 1", f"log schema {header.get('schema')!r} is not "
-                        f"{SCHEMA}, the one this paxossim reads")
-    if len(records) < 2 or records[-1].get("type") != "footer":
-        raise UserError(f"{path}: line {len(records)}",
-                        "truncated: the footer line is missing")
-    footer = records[-1]
-    event_lines = lines[1:-1]
-    if verify and footer.get("events_sha256") != events_sha256(event_lines):
-        raise UserError(str(path), "corrupt: the event lines do not match the footer's sha256")
-    for number, record in enumerate(records[1:-1], start=2):
-        if "ev" not in record or "t" not in record:
-            raise UserError(f"{path}: line {number}", "an event needs the keys 't' and 'ev'")
-    return Log(str(path), header, event_lines, records[1:-1], footer)
+    """Read and validate a whole log into memory (short logs: tests, the timeline,
+    re-rendering); any defect is a UserError naming the line."""
+    head = scan_log(path, verify)
+    lines = list(event_lines(path))
+    return Log(head.path, head.header, lines, [orjson.loads(line) for line in lines],
+               head.footer)

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 _loads = orjson.loads
+
+
+class Sink(Protocol):
+    """Where encoded lines go: a file, a buffer, or a comparison with a logged run."""
+
+    def write(self, block: bytes, /) -> object: ...
 
 
 class Reader(Protocol):
@@ -29,7 +35,7 @@ class Reader(Protocol):
 class EventStream:
     """Hashes, writes and dispatches event lines; counts every kind."""
 
-    def __init__(self, out: BinaryIO | None, readers: Iterable[Reader] = ()) -> None:
+    def __init__(self, out: Sink | None, readers: Iterable[Reader] = ()) -> None:
         self.out = out
         self.readers = list(readers)
         self.sha = hashlib.sha256()

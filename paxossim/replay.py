@@ -3,11 +3,13 @@ the event streams line by line."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from paxossim import __version__
-from paxossim.eventlog import Log
-from paxossim.runs import execute
+from paxossim.eventlog import LogHead, event_lines
+from paxossim.eventstream import EventStream
+from paxossim.runtime import Simulation
 from paxossim.scenario import scenario_from_dict
 from paxossim.schedule import Schedule
 
@@ -27,25 +29,46 @@ class Difference:
                 f"  re-simulated: {show(self.fresh)}")
 
 
-def resimulate(log: Log) -> list[bytes]:
+class Comparison:
+    """Holds each re-simulated event line against the logged one as the run writes
+    it (an :class:`EventStream`'s output), so neither log is kept in memory."""
+
+    def __init__(self, logged: Iterator[bytes]) -> None:
+        self.logged = logged
+        self.count = 0
+        self.difference: Difference | None = None
+
+    def write(self, block: bytes) -> None:
+        self.count += 1
+        if self.difference is None:
+            old, new = next(self.logged, None), block[:-1]
+            if old != new:
+                self.difference = Difference(self.count + 1, old, new)
+
+    def finish(self) -> Difference | None:
+        """The first difference, or the first logged line the re-run never wrote."""
+        if self.difference is None:
+            extra = next(self.logged, None)
+            if extra is not None:
+                self.difference = Difference(self.count + 2, extra, None)
+        return self.difference
+
+
+def resimulate(log: LogHead) -> Comparison:
     """Run the header's scenario and seed again, executing the header's schedule as
-    logged (a log without one, from before schedules, has it drawn from the seed)."""
+    logged (a log without one, from before schedules, has it drawn from the seed),
+    and compare its event lines with the log's, streaming both."""
     scenario = scenario_from_dict(log.header["scenario"], f"{log.path}: header scenario")
     raw = log.header.get("schedule")
     schedule = None if raw is None else Schedule.from_data(raw, f"{log.path}: header schedule")
-    return execute(scenario, log.header["seed"], schedule).lines
+    comparison = Comparison(event_lines(log.path))
+    stream = EventStream(comparison)
+    Simulation(scenario, log.header["seed"], stream, schedule).run()
+    comparison.finish()
+    return comparison
 
 
-def first_difference(logged: list[bytes], fresh: list[bytes]) -> Difference | None:
-    for index in range(max(len(logged), len(fresh))):
-        old = logged[index] if index < len(logged) else None
-        new = fresh[index] if index < len(fresh) else None
-        if old != new:
-            return Difference(index + 2, old, new)
-    return None
-
-
-def version_note(log: Log) -> str:
+def version_note(log: LogHead) -> str:
     logged = log.header.get("paxossim")
     if logged != __version__:
         return f"\n  (the log was written by paxossim {logged}; this is {__version__})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from paxossim import protocols
@@ -27,20 +27,28 @@ def describer(protocol_name: str, ballot_format: str) -> Callable[[dict[str, Any
 
 
 def account(summary: dict[str, Any], header: dict[str, Any],
-            events: list[dict[str, Any]]) -> list[str]:
+            events: Iterable[dict[str, Any]]) -> list[str]:
+    """What ``paxossim run`` prints: the first told steps, then the figures.
+
+    ``events`` is read once, as a stream; only the first ``MAX_LINES`` told
+    steps are kept, the rest counted."""
     scenario = header["scenario"]
     fmt = scenario.get("ballot_format", "number")
     unit = scenario.get("time_unit", "ms")
     lines = [f"{scenario['name']} (protocol {scenario['protocol']}, variant "
              f"{scenario['variant']}, seed {header['seed']})"]
-    told = 0
     describe = describer(scenario["protocol"], fmt)
-    described = [(e, text) for e in events if (text := describe(e)) is not None]
-    for event, text in described[:MAX_LINES]:
-        lines.append(f"  t={time_label(event['t']):>8} {unit}  {text}")
-        told += 1
-    if len(described) > told:
-        lines.append(f"  ... {len(described) - told} more steps in events.jsonl")
+    untold = 0
+    for event in events:
+        text = describe(event)
+        if text is None:
+            continue
+        if len(lines) <= MAX_LINES:
+            lines.append(f"  t={time_label(event['t']):>8} {unit}  {text}")
+        else:
+            untold += 1
+    if untold:
+        lines.append(f"  ... {untold} more steps in events.jsonl")
     replicated = summary.get("replicated_log")
     if not replicated:  # one decision: say what it was; a log's figures come below
         lines.extend(decision_lines(summary, unit))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +11,14 @@ from typing import Any
 
 import orjson
 
-from paxossim.eventlog import LogFile, atomic_write, make_header, read_log, write_log
+from paxossim.eventlog import (
+    LogFile,
+    atomic_write,
+    iter_events,
+    make_header,
+    read_log,
+    write_log,
+)
 from paxossim.eventstream import EventStream
 from paxossim.metrics import Summarizer
 from paxossim.runtime import Simulation
@@ -52,18 +59,28 @@ class RunResult:
     @cached_property
     def events(self) -> list[dict[str, Any]]:
         """Every event, decoded (for tests and short runs; readers of long runs stream)."""
-        return [orjson.loads(line) for line in self.lines]
+        return list(self.iter_events())
+
+    def iter_events(self) -> Iterator[dict[str, Any]]:
+        """The events one at a time, from memory or streamed from the log file."""
+        if self.block is None and self.log_path is not None:
+            yield from iter_events(self.log_path)
+            return
+        for line in self.lines:
+            yield orjson.loads(line)
 
 
 def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | None = None,
             overrides: Iterable[Override] = (), *, keep: bool = True,
-            log_path: Path | None = None) -> RunResult:
+            log_path: Path | None = None,
+            progress: Callable[[Simulation], None] | None = None) -> RunResult:
     """Simulate once (``schedule`` None: drawn from the seed). The checks and the
     summary read each event as it is written, decoded from its line exactly as it
     would be read from the log file.
 
     ``log_path``: stream the log into that file; else ``keep``: keep the event
-    lines in memory; else keep nothing but the summary.
+    lines in memory; else keep nothing but the summary. ``progress(simulation)``
+    is called a hundred times along the way.
     """
     seed = scenario.seed if seed is None else seed
     stream = EventStream(None)
@@ -76,7 +93,7 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
     buffer = io.BytesIO() if log is None and keep else None
     stream.out = log.out if log is not None else buffer
     try:
-        simulation.run()
+        simulation.run(progress=progress)
         summary = summarizer.finish(stream)
     except BaseException:
         if log is not None:
@@ -104,18 +121,29 @@ def save(result: RunResult, out_dir: Path, render: bool = True) -> list[Path]:
     atomic_write(summary_path, [orjson.dumps(result.summary, option=orjson.OPT_INDENT_2), b"\n"])
     written = [log_path, summary_path]
     if render:
-        written += render_diagrams(result.header, result.events, result.summary, out_dir)
+        written += render_diagrams(result.header, result.iter_events(), result.summary,
+                                   out_dir)
     return written
 
 
 def render_diagrams(
-    header: dict[str, Any], events: list[dict[str, Any]], summary: dict[str, Any],
+    header: dict[str, Any], events: Iterable[dict[str, Any]], summary: dict[str, Any],
     out_dir: Path,
 ) -> list[Path]:
-    from paxossim.plots.sequence import write_mermaid, write_space_time
+    """The sequence diagrams, from the run's opening only (they show its first
+    messages), so a long run's log is never read whole."""
+    from paxossim.plots.sequence import (
+        MAX_ARROWS,
+        MAX_MERMAID_STEPS,
+        opening,
+        write_mermaid,
+        write_space_time,
+    )
 
     violations = summary["safety"]["violations"]
+    first = opening(events, max(MAX_ARROWS, MAX_MERMAID_STEPS))
+    messages = summary["messages"]["sent"] + summary["messages"]["duplicated"]
     return [
-        write_space_time(header, events, out_dir / "sequence.png", violations),
-        write_mermaid(header, events, out_dir / "sequence.mmd"),
+        write_space_time(header, first, out_dir / "sequence.png", violations, messages),
+        write_mermaid(header, first, out_dir / "sequence.mmd"),
     ]

@@ -35,6 +35,7 @@ from paxossim.schedule import Override, Schedule
 from paxossim.snapshot import NodeSnapshot, snapshot
 
 _dumps = orjson.dumps
+PROGRESS_STEPS = 100
 
 
 class Storage(dict[str, Any]):
@@ -405,7 +406,15 @@ class Simulation:
         self.cause = None
         self.schedule_inputs()
 
-    def run(self, until: float | None = None) -> None:
-        """Start, and run to ``until`` (default: the horizon)."""
+    def run(self, until: float | None = None,
+            progress: Callable[[Simulation], None] | None = None) -> None:
+        """Start, and run to ``until`` (default: the horizon); ``progress(self)`` is
+        called after each hundredth of the way (a progress bar, a benchmark's marks)."""
         self.start()
-        self.env.run(until=self.scenario.horizon if until is None else until)
+        end = self.scenario.horizon if until is None else until
+        if progress is None:
+            self.env.run(until=end)
+            return
+        for step in range(1, PROGRESS_STEPS + 1):
+            self.env.run(until=end * step / PROGRESS_STEPS)
+            progress(self)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,30 @@ def traces(events: list[dict[str, Any]]) -> list[Trace]:
     return list(by_id.values())
 
 
+def opening(events: Iterable[dict[str, Any]], messages: int) -> list[dict[str, Any]]:
+    """The events a diagram of a run's first ``messages`` messages needs: everything
+    up to the moment the last of them is delivered or dropped, and nothing later,
+    so that a long run's log is read only as far as its diagram reaches."""
+    kept: list[dict[str, Any]] = []
+    shown: set[int] = set()
+    unsettled: set[int] = set()
+    for event in events:
+        kind = event["ev"]
+        if kind in ("send", "duplicate"):
+            if len(shown) >= messages:
+                if not unsettled:
+                    break
+                continue  # a later message: not drawn
+            shown.add(event["m"])
+            unsettled.add(event["m"])
+        elif kind in ("deliver", "drop"):
+            if event["m"] not in shown:
+                continue
+            unsettled.discard(event["m"])
+        kept.append(event)
+    return kept
+
+
 def down_windows(events: list[dict[str, Any]], end: float) -> list[tuple[str, float, float]]:
     """(node, from, to) for every stretch a node spent crashed."""
     down: dict[str, float] = {}
@@ -106,9 +131,13 @@ def partition_windows(events: list[dict[str, Any]], end: float) -> list[tuple[fl
 
 
 def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path: Path,
-                     violations: list[dict[str, Any]]) -> Path:
+                     violations: list[dict[str, Any]], messages: int | None = None) -> Path:
     """Draw the diagram; ``violations`` are the summary's (the log footer's), so every
-    check the run made is marked, the protocol's own (linearizability...) included."""
+    check the run made is marked, the protocol's own (linearizability...) included.
+
+    ``events`` may be the run's :func:`opening` only; ``messages`` is then the
+    run's total (sent and duplicated), for the footnote.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,8 +232,9 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     if scenario.get("variant", "correct") != "correct":
         title += f" — variant {scenario['variant']}"
     ax.set_title(title, fontsize=11, pad=28)
-    if len(all_traces) > len(shown):
-        fig.text(0.01, 0.005, f"first {len(shown)} of {len(all_traces)} messages shown "
+    total = max(len(all_traces), messages or 0)
+    if total > len(shown):
+        fig.text(0.01, 0.005, f"first {len(shown)} of {total} messages shown "
                  f"(up to t={time_label(end / 1.05)} {unit})",
                  fontsize=8)
     drawn = {trace.kind for trace in shown}
@@ -287,7 +317,7 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
     if len(ordered) > MAX_MERMAID_STEPS:
         names = list(scenario["nodes"])
         lines.append(f"    Note over {names[0]},{names[-1]}: ... "
-                     f"{len(ordered) - MAX_MERMAID_STEPS} more steps in events.jsonl")
+                     "later steps in events.jsonl")
     return "\n".join(lines) + "\n"
 
 
