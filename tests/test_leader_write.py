@@ -231,3 +231,14 @@ def test_a_third_party_protocol_registers_through_the_entry_point(plugin_on_path
 
 def test_the_registry_forgets_the_plugin_once_it_is_gone() -> None:
     assert "thirdparty_write" not in protocols.names()
+
+
+@pytest.mark.parametrize(("assignment", "message"), [
+    ('nodes.L=["replica"]', "leader_write: needs exactly one node with the leader role, not 0"),
+    ('nodes.L=["leader", "replica"]', "the leader cannot be one"),
+    ("leader_write.resend=1", "leader_write.resend: unknown key"),
+])
+def test_a_bad_topology_or_option_is_one_line(assignment: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["validate", "leader_write", "--set", assignment])
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
