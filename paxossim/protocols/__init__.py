@@ -25,6 +25,7 @@ _BUILT_IN: dict[str, str] = {
     "paxos": "paxossim.protocols.paxos:PaxosProtocol",
     "multipaxos": "paxossim.protocols.multipaxos:MultiPaxosProtocol",
     "p2p": "paxossim.protocols.p2p:P2PProtocol",
+    "leader_write": "paxossim.protocols.leader_write:LeaderWriteProtocol",
 }
 
 
