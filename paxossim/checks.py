@@ -136,9 +136,9 @@ class SafetyCheck:
         if earlier.value != choice.value:
             self.violations.append(Violation(
                 "agreement", choice.instance, choice.time,
-                f"{choice.value!r} was chosen in ballot {round_label(choice.round)} after "
-                f"{earlier.value!r} was chosen in ballot {round_label(earlier.round)} "
-                f"at t={earlier.time:g}",
+                f"{choice.value!r} was chosen in {self.rule.round} "
+                f"{round_label(choice.round)} after {earlier.value!r} was chosen in "
+                f"{self.rule.round} {round_label(earlier.round)} at t={earlier.time:g}",
             ))
         if choice.value not in self.allowed:
             self.violations.append(Violation(

@@ -34,7 +34,7 @@ RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
     EventKind("heal", ("index", "groups", "oneway", "origin"), "network healed: {groups:groups}"),
     EventKind("healed", (), "faults end: partitions heal, crashed nodes restart (the healed "
               "phase)"),
-    EventKind("request", ("value", "extra"), "a client asks {node} to propose {value:value}"),
+    EventKind("request", ("value", "extra"), "a client asks {node} for {value:value}"),
     EventKind("request_lost", ("value",),
               "{node} is down: the client's request for {value:value} is lost"),
     EventKind("client_retry", ("value",), "a client re-sends its request to {node}"),
