@@ -64,8 +64,9 @@ def quorums_of(scenario: dict[str, Any], protocol: Protocol) -> Quorums:
 class SafetyCheck:
     """Agreement, validity and integrity, fed one event at a time.
 
-    Memory grows with the number of instances, not with the number of
-    events: a vote tally is a bit mask, dropped once it reaches a quorum.
+    Memory grows with the number of instances, not with the number of events
+    or nodes: a vote tally is a bit mask, dropped once it reaches a quorum, and
+    what the nodes learned in an instance is one value and one bit mask.
     """
 
     def __init__(self, scenario: dict[str, Any], protocol: Protocol) -> None:
@@ -86,14 +87,17 @@ class SafetyCheck:
         self.allowed: set[Any] = set()
         self.tallies: dict[tuple[Any, Any, Any], int] = {}
         """Votes so far (a bit mask of voters) per (instance, round, value)."""
-        self.quorate: set[tuple[Any, Any, Any]] = set()
-        """Tallies that reached a quorum: later votes for them change nothing."""
         self.decided: dict[Any, Choice] = {}
         """The first decision in each instance."""
-        self.choices: list[Choice] = []
-        self.first_learned: dict[Any, tuple[str, Any]] = {}
-        """Per instance: the first honest node that learned a value, and the value."""
-        self.learned_by: dict[tuple[str, Any], Any] = {}
+        self.conflicts: set[tuple[Any, Any, Any]] = set()
+        """Tallies that reached a quorum for another value or round than the
+        instance's first decision (a violation already: rare)."""
+        self.first_choice: Choice | None = None
+        self.learned: dict[Any, tuple[str, Any, int]] = {}
+        """Per instance: the first honest node that learned a value, the value, and a
+        bit mask of the nodes whose latest word on the instance is that value."""
+        self.strays: dict[tuple[str, Any], Any] = {}
+        """(node, instance) -> the other value a node learned there (a violation: rare)."""
         self.violations: list[Violation] = []
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -119,7 +123,10 @@ class SafetyCheck:
         key = (instance, round_, value)
         mask = self.tallies.get(key)
         if mask is None:
-            if key in self.quorate:
+            earlier = self.decided.get(instance)
+            if earlier is not None and (earlier.round, earlier.value) == (round_, value):
+                return  # decided already: later votes change nothing
+            if key in self.conflicts:
                 return
             mask = 0
         mask |= self.bit[node]
@@ -127,11 +134,13 @@ class SafetyCheck:
             self.tallies[key] = mask
             return
         self.tallies.pop(key, None)
-        self.quorate.add(key)
+        if instance in self.decided:
+            self.conflicts.add(key)
         self.decide(Choice(instance, value, round_, event["t"]))
 
     def decide(self, choice: Choice) -> None:
-        self.choices.append(choice)
+        if self.first_choice is None:
+            self.first_choice = choice
         earlier = self.decided.setdefault(choice.instance, choice)
         if earlier.value != choice.value:
             self.violations.append(Violation(
@@ -149,14 +158,23 @@ class SafetyCheck:
     def learn(self, event: dict[str, Any]) -> None:
         node, value, time = event["node"], event["value"], event["t"]
         instance = self.instance_of(event)
-        previous = self.learned_by.get((node, instance), _NOTHING)
+        bit = self.bit[node]
+        first = self.learned.get(instance)
+        if first is None:
+            self.learned[instance] = first = (node, value, 0)
+        other, first_value, mask = first
+        previous = first_value if mask & bit else self.strays.get((node, instance), _NOTHING)
         if previous is not _NOTHING and previous != value:
             self.violations.append(Violation(
                 "integrity", instance, time,
                 f"learner {node} learned {value!r} after it had learned {previous!r}",
             ))
-        self.learned_by[(node, instance)] = value
-        other, first_value = self.first_learned.setdefault(instance, (node, value))
+        if value == first_value:
+            self.strays.pop((node, instance), None)
+            self.learned[instance] = (other, first_value, mask | bit)
+        else:
+            self.strays[(node, instance)] = value
+            self.learned[instance] = (other, first_value, mask & ~bit)
         if other != node and first_value != value:
             self.violations.append(Violation(
                 "agreement", instance, time,

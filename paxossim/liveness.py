@@ -3,8 +3,8 @@
 A run may have a faulty phase (anything goes; only safety is required) that
 ends at ``liveness.heal_at``, and a healed phase in which some value must be
 chosen by ``heal_at + bound``. "Chosen" means what the safety checker means:
-a majority of the scenario's acceptors accepted one ballot (see
-:func:`paxossim.checks.choices`), however the protocol counts its quorum.
+a phase-2 quorum of honest voters voted for one value in one round (see
+:class:`paxossim.checks.SafetyCheck`), however the protocol counts its quorum.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from paxossim.checks import Choice
 
 
-def liveness_verdict(scenario: dict[str, Any], chosen: list[Choice]) -> dict[str, Any]:
+def liveness_verdict(scenario: dict[str, Any], first: Choice | None) -> dict[str, Any]:
     """``verdict`` is ``ok`` or ``failed`` when a bound is set, else ``not-required``.
 
     ``took`` is the time from the heal to the first choice (0 when the value
@@ -24,7 +24,7 @@ def liveness_verdict(scenario: dict[str, Any], chosen: list[Choice]) -> dict[str
     heal_at = spec.get("heal_at")
     bound = spec.get("bound")
     required_by = heal_at + bound if heal_at is not None and bound is not None else None
-    chosen_at = chosen[0].time if chosen else None
+    chosen_at = first.time if first is not None else None
     start = heal_at if heal_at is not None else 0.0
     took = None if chosen_at is None else max(0.0, chosen_at - start)
     if required_by is None:

@@ -53,8 +53,7 @@ class Summarizer:
     def finish(self, stream: EventStream) -> dict[str, Any]:
         header, scenario = self.header, self.header["scenario"]
         counts = stream.counts
-        choices = self.safety.choices
-        first = choices[0] if choices else None
+        first = self.safety.first_choice
         violations = list(self.safety.violations)
         extra: dict[str, Any] = {}
         for check in self.protocol_checks:
@@ -82,6 +81,6 @@ class Summarizer:
             },
             "crashes": counts.get("crash", 0),
             "safety": {"ok": not violations, "violations": [v.to_dict() for v in violations]},
-            "liveness": liveness_verdict(scenario, choices),
+            "liveness": liveness_verdict(scenario, first),
             "events_sha256": stream.digest(),
         } | extra

@@ -33,6 +33,9 @@ from paxossim.protocols.contract import StreamCheck
 from paxossim.protocols.replicated import NOOP, command_id
 
 PER_SECOND = {"ms": 1000.0, "s": 1.0, "us": 1_000_000.0}
+EXECUTED_KEPT = 4096
+"""Executed command ids a replica's exactly-once check remembers, beyond the
+slots every replica applied (a retried command lands within a few windows)."""
 
 
 class ReplicatedLogCheck(StreamCheck):
@@ -56,8 +59,13 @@ class ReplicatedLogCheck(StreamCheck):
         self.violations: list[Violation] = []
         # prefix and exactly-once
         self.next_slot: dict[str, int] = {}
-        self.executed: dict[str, set[str]] = {}
         self.reference: dict[int, tuple[str, str]] = {}
+        """Slot -> (value, replica) that first applied it; slots every replica has
+        applied are dropped (nothing can disagree with them any more)."""
+        self.settled = 0
+        """Slots below this were applied by every replica."""
+        self.executed: dict[str, dict[str, int]] = {}
+        """Replica -> command id -> the slot it executed it in."""
         # durability
         self.decided: set[str] = set()
         self.puts: set[str] = set()
@@ -91,7 +99,7 @@ class ReplicatedLogCheck(StreamCheck):
     def _recover(self, event: dict[str, Any]) -> None:
         if event.get("amnesia"):
             # The node starts over from an empty log; it will apply again.
-            self.next_slot.pop(event["node"], None)
+            self.next_slot[event["node"]] = 0
             self.executed.pop(event["node"], None)
 
     def _invoke(self, event: dict[str, Any]) -> None:
@@ -121,18 +129,40 @@ class ReplicatedLogCheck(StreamCheck):
             self.violations.append(Violation(
                 "prefix", slot, time, f"{node} applied slot {slot} when slot {expected} was next"))
         self.next_slot[node] = slot + 1
-        other = self.reference.setdefault(slot, (value, node))
-        if other[0] != value:
-            self.violations.append(Violation(
-                "prefix", slot, time,
-                f"{node} applied {value!r} in slot {slot} but {other[1]} applied {other[0]!r}"))
+        if slot >= self.settled:
+            other = self.reference.setdefault(slot, (value, node))
+            if other[0] != value:
+                self.violations.append(Violation(
+                    "prefix", slot, time,
+                    f"{node} applied {value!r} in slot {slot} but {other[1]} applied "
+                    f"{other[0]!r}"))
+            self._settle()
         if event.get("executed"):
             cid = command_id(value)
-            done = self.executed.setdefault(node, set())
+            done = self.executed.setdefault(node, {})
             if cid in done:
                 self.violations.append(Violation(
                     "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
-            done.add(cid)
+            done[cid] = slot
+            self._forget_executed(node)
+
+    def _settle(self) -> None:
+        """Drop the reference values of slots every replica has applied."""
+        if len(self.next_slot) < len(self.replicas):
+            return
+        settled = min(self.next_slot.values())
+        for slot in range(self.settled, settled):
+            self.reference.pop(slot, None)
+        self.settled = max(self.settled, settled)
+
+    def _forget_executed(self, node: str) -> None:
+        """Keep a replica's executed ids only for slots not yet settled by all: an id
+        in a settled slot can only come again through a later slot, and a later
+        slot's value is checked against the settled log by the prefix check."""
+        done = self.executed[node]
+        if len(done) > 2 * EXECUTED_KEPT:
+            for cid in [cid for cid, slot in done.items() if slot < self.settled - EXECUTED_KEPT]:
+                del done[cid]
 
     def _campaign(self, event: dict[str, Any]) -> None:
         self.campaigns += 1
