@@ -300,29 +300,33 @@ class HistoryBuilder:
 
     ``position`` is the event's place in the log (only the order matters), so
     that two events at the same simulated time keep the order they happened in.
+    Each operation is kept as a few fields, not as its events, because a long
+    run's history is the largest thing its checks hold.
     """
 
     def __init__(self) -> None:
-        self.invoked: dict[str, tuple[int, dict[str, Any]]] = {}
-        self.answered: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.invoked: dict[str, tuple[int, float, str, str, str | None, str]] = {}
+        """id -> (position, time, op, key, value put, client)."""
+        self.answered: dict[str, tuple[int, float, str | None]] = {}
+        """id -> (position, time, result)."""
 
     def invoke(self, position: int, event: dict[str, Any]) -> None:
-        self.invoked[event["id"]] = (position, event)
+        self.invoked[event["id"]] = (position, event["t"], event["op"], event["key"],
+                                     event.get("value"), event["node"])
 
     def respond(self, position: int, event: dict[str, Any]) -> None:
         if event["id"] not in self.answered:
-            self.answered[event["id"]] = (position, event)
+            self.answered[event["id"]] = (position, event["t"], event.get("result"))
 
     def operations(self) -> list[Operation]:
         operations = []
-        for cid, (position, event) in self.invoked.items():
+        for cid, (position, time, op, key, put, client) in self.invoked.items():
             reply = self.answered.get(cid)
-            value = event.get("value") if event["op"] == "put" else (
-                reply[1].get("result") if reply else None)
+            value = put if op == "put" else (reply[2] if reply else None)
             operations.append(Operation(
-                id=cid, op=event["op"], key=event["key"], value=value, invoke=float(position),
-                response=float(reply[0]) if reply else None, client=event["node"],
-                shown_invoke=event["t"], shown_response=reply[1]["t"] if reply else None,
+                id=cid, op=op, key=key, value=value, invoke=float(position),
+                response=float(reply[0]) if reply else None, client=client,
+                shown_invoke=time, shown_response=reply[1] if reply else None,
             ))
         return operations
 

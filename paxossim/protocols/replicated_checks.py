@@ -69,7 +69,8 @@ class ReplicatedLogCheck(StreamCheck):
         # durability
         self.decided: set[str] = set()
         self.puts: set[str] = set()
-        self.acknowledged: list[dict[str, Any]] = []
+        self.acknowledged: list[tuple[float, str, str]] = []
+        """(time, command id, client) of every put a client was told succeeded."""
         # figures
         self.history = HistoryBuilder()
         self.invoked: dict[str, float] = {}
@@ -117,7 +118,7 @@ class ReplicatedLogCheck(StreamCheck):
             self.latencies.append(event["t"] - invoked)
             self.last_response = event["t"]
         if event["id"] in self.puts:
-            self.acknowledged.append(event)
+            self.acknowledged.append((event["t"], event["id"], event["node"]))
 
     def _learned(self, event: dict[str, Any]) -> None:
         self.decided.add(command_id(event["value"]))
@@ -192,9 +193,9 @@ class ReplicatedLogCheck(StreamCheck):
     def finish(self, end: float) -> tuple[dict[str, Any], list[Any]]:
         violations = list(self.violations)
         violations += [
-            Violation("durability", None, e["t"], f"put {e['id']} was acknowledged to "
-                      f"{e['node']} but is in no replica's decided log")
-            for e in self.acknowledged if e["id"] not in self.decided
+            Violation("durability", None, time, f"put {cid} was acknowledged to "
+                      f"{client} but is in no replica's decided log")
+            for time, cid, client in self.acknowledged if cid not in self.decided
         ]
         verdict = check_history(self.history.operations())
         if verdict.ok is False:
