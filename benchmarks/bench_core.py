@@ -24,7 +24,7 @@ from pathlib import Path
 import simpy
 
 from paxossim.runs import execute
-from paxossim.scenario import scenario_from_dict
+from paxossim.scenario.model import scenario_from_dict
 
 SCENARIO = {
     "name": "bench_core",

@@ -64,8 +64,8 @@ def child(minutes: float, seed: int, no_log: bool, max_rss_mb: float) -> dict[st
     import tempfile
 
     from paxossim.runs import execute
-    from paxossim.runtime import Simulation
-    from paxossim.scenario import load_scenario
+    from paxossim.scenario.model import load_scenario
+    from paxossim.sim.runtime import Simulation
 
     horizon = minutes * MINUTE
     scenario = load_scenario(SCENARIO, [f"horizon={horizon}"])

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from paxossim.runs import execute
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

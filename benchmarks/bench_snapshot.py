@@ -36,7 +36,7 @@ from paxossim.protocols.multipaxos import (
     Replica,
 )
 from paxossim.protocols.replicated import Submit
-from paxossim.snapshot import _Encoder, _Pickler, restore, snapshot
+from paxossim.sim.snapshot import _Encoder, _Pickler, restore, snapshot
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
 

@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from paxossim.sweep import run_sweep
-from paxossim.sweep_spec import load_spec
-from paxossim.sweep_table import RESULTS, TIMINGS
+from paxossim.experiments.sweep import run_sweep
+from paxossim.experiments.sweep_spec import load_spec
+from paxossim.experiments.sweep_table import RESULTS, TIMINGS
 
 SPEC = Path(__file__).resolve().parent.parent / "scenarios" / "sweep_loss.toml"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from paxossim.explore import explore
+from paxossim.experiments.explore import explore
 from paxossim.protocols.paxos import VARIANTS
 
 ROOT = Path(__file__).resolve().parent.parent / "scenarios"

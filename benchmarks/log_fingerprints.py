@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from paxossim.runs import execute
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from paxossim import bundled
 from paxossim.errors import UserError
+from paxossim.scenario import bundled
 
 if TYPE_CHECKING:
     from paxossim.runs import RunResult
-    from paxossim.scenario import Scenario
+    from paxossim.scenario.model import Scenario
 
 Overrides = Mapping[str, Any] | Iterable[str] | str | None
 """Scenario keys to change: ``{"network.loss": 0.1}`` (Python values), or
@@ -56,7 +56,7 @@ def run(
     """Simulate one run and check it; same seed, same result.
 
     ``scenario`` is a bundled name, a ``.toml`` path or a loaded
-    :class:`~paxossim.scenario.Scenario`; ``seed`` defaults to the scenario's.
+    :class:`~paxossim.scenario.model.Scenario`; ``seed`` defaults to the scenario's.
     ``variant`` picks a deliberately broken protocol variant. With ``out`` the
     log and summary are written there (``events.jsonl``, ``summary.json``, and
     with ``render`` the diagrams), as ``paxossim run --out`` writes them::
@@ -139,7 +139,7 @@ class Run:
 
     def account(self) -> str:
         """What happened, in words: the text ``paxossim run`` prints."""
-        from paxossim.report import account
+        from paxossim.analysis.account import account
 
         return "\n".join(account(self.summary, self.header, self._result.events))
 
@@ -159,7 +159,13 @@ def _prepare(scenario: str | Path | Scenario, overrides: Overrides,
     A given :class:`Scenario` is changed through its resolved form, the one the
     log's header stores, so it validates exactly as a replayed run would.
     """
-    from paxossim.scenario import Scenario, load_raw, scenario_from_dict, scenario_to_dict, set_key
+    from paxossim.scenario.model import (
+        Scenario,
+        load_raw,
+        scenario_from_dict,
+        scenario_to_dict,
+        set_key,
+    )
 
     if isinstance(scenario, Scenario):
         if overrides is None and variant is None:
@@ -176,7 +182,7 @@ def _prepare(scenario: str | Path | Scenario, overrides: Overrides,
 
 def _apply(raw: dict[str, Any], overrides: Overrides) -> None:
     """Change scenario keys in ``raw``; a bad key is a UserError naming it."""
-    from paxossim.scenario import apply_override, set_key
+    from paxossim.scenario.model import apply_override, set_key
 
     if overrides is None:
         return

@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from paxossim import __version__, bundled
+from paxossim import __version__
 from paxossim.errors import UserError
+from paxossim.scenario import bundled
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,10 +64,10 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     sequence.png and sequence.mmd. Exits 1 if a safety invariant was violated,
     or if the scenario sets a liveness bound and nothing was chosen within it.
     """
+    from paxossim.analysis.account import account
     from paxossim.progress import SimulatedTime
-    from paxossim.report import account
     from paxossim.runs import default_out_dir, execute, save
-    from paxossim.scenario import load_scenario
+    from paxossim.scenario.model import load_scenario
 
     path = bundled.resolve(scenario)
     if variant is not None:
@@ -130,8 +131,8 @@ def replay(log: Path, render: bool, out_dir: Path | None) -> None:
 
     Exits 0 if every event line matches, 1 naming the first line that differs.
     """
-    from paxossim.eventlog import iter_events, scan_log
-    from paxossim.replay import resimulate, version_note
+    from paxossim.log.files import iter_events, scan_log
+    from paxossim.log.replay import resimulate, version_note
     from paxossim.runs import render_diagrams
 
     head = scan_log(log)
@@ -152,7 +153,7 @@ def replay(log: Path, render: bool, out_dir: Path | None) -> None:
 @main.command()
 def scenarios() -> None:
     """List the bundled scenarios, one line each."""
-    from paxossim.scenario import load_raw
+    from paxossim.scenario.model import load_raw
 
     for path in bundled.bundled_scenarios():
         description = str(load_raw(path).get("description", ""))
@@ -166,7 +167,7 @@ def scenarios() -> None:
 @user_errors
 def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     """Check SCENARIO without running it."""
-    from paxossim.scenario import load_scenario
+    from paxossim.scenario.model import load_scenario
 
     path = bundled.resolve(scenario)
     loaded = load_scenario(path, overrides)
@@ -214,8 +215,8 @@ def sweep(spec: str, workers: int, out_dir: Path | None, resume: bool,
     Writes results.csv (one row per run), summary.csv (per grid point) and charts/
     into the results folder. Ctrl-C keeps every finished run; --resume goes on.
     """
-    from paxossim import sweep as sweeps
-    from paxossim import sweep_spec, sweep_table
+    from paxossim.experiments import sweep as sweeps
+    from paxossim.experiments import sweep_spec, sweep_table
 
     path = bundled.resolve(spec)
     loaded = sweep_spec.load_spec(path, seeds_per_point)
@@ -251,8 +252,8 @@ def sweep(spec: str, workers: int, out_dir: Path | None, resume: bool,
 @user_errors
 def plot(directory: Path) -> None:
     """Rebuild a sweep folder's tables from its journal and draw its charts."""
+    from paxossim.experiments.sweep import finalize
     from paxossim.plots.charts import write_charts
-    from paxossim.sweep import finalize
 
     finalize(directory)
     written = write_charts(directory)
@@ -270,7 +271,7 @@ def timeline(log: Path, out_path: Path | None) -> None:
     Crash and partition windows are shaded and elections marked; a lower strip
     shows answers per second. For multipaxos and p2p runs.
     """
-    from paxossim.eventlog import read_log
+    from paxossim.log.files import read_log
     from paxossim.plots.timeline import write_timeline
 
     loaded = read_log(log)
@@ -299,7 +300,7 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
     Writes flp_chart.png and flp_chart.json (every run's time to decision).
     """
     from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
-    from paxossim.scenario import load_raw, scenario_from_dict
+    from paxossim.scenario.model import load_raw, scenario_from_dict
 
     path = bundled.resolve(scenario_name)
     raw = load_raw(path)
@@ -348,7 +349,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seed this prints the `paxossim run` command that reproduces it and keeps
     its log. Exits 1 if any seed failed, 0 otherwise.
     """
-    from paxossim.explore import parse_seeds, plan, run_jobs
+    from paxossim.experiments.explore import parse_seeds, plan, run_jobs
 
     path = bundled.resolve(scenario)
     seeds = parse_seeds(seed_range)

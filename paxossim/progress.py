@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from paxossim.runtime import Simulation
+    from paxossim.sim.runtime import Simulation
 
 SHOW_AFTER = 2.0
 """Seconds of wall time before the display appears."""

@@ -14,7 +14,7 @@ the run itself.
 
 A stream's position can be captured (:meth:`Stream.state`) and set back
 (:meth:`Stream.set_state`) as a small tuple of ints, so that a node snapshot
-(:mod:`paxossim.snapshot`) resumes its draws exactly where they were.
+(:mod:`paxossim.sim.snapshot`) resumes its draws exactly where they were.
 """
 
 from __future__ import annotations

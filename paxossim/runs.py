@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from paxossim.eventlog import (
+from paxossim.analysis.summary import Summarizer
+from paxossim.log.files import (
     LogFile,
     atomic_write,
     iter_events,
@@ -19,11 +20,10 @@ from paxossim.eventlog import (
     read_log,
     write_log,
 )
-from paxossim.eventstream import EventStream
-from paxossim.metrics import Summarizer
-from paxossim.runtime import Simulation
-from paxossim.scenario import Scenario, scenario_to_dict
-from paxossim.schedule import Override, Schedule
+from paxossim.log.stream import EventStream
+from paxossim.scenario.model import Scenario, scenario_to_dict
+from paxossim.scenario.schedule import Override, Schedule
+from paxossim.sim.runtime import Simulation
 
 
 @dataclass

@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from paxossim.scenario import Scenario, scenario_from_dict, set_key
+from paxossim.scenario.model import Scenario, scenario_from_dict, set_key
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -6,9 +6,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from paxossim.events import RUNTIME_EVENTS
 from paxossim.runs import RunResult, execute
-from paxossim.scenario import load_raw, scenario_from_dict
+from paxossim.scenario.model import load_raw, scenario_from_dict
+from paxossim.sim.events import RUNTIME_EVENTS
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 import paxossim
 from paxossim.cli import main
-from paxossim.eventlog import read_log
-from paxossim.scenario import scenario_to_dict
+from paxossim.log.files import read_log
+from paxossim.scenario.model import scenario_to_dict
 
 POST = "late_arriving_proposal"
 

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from sweep_helpers import SCENARIOS, write_protocols_spec, write_spec
 
 from paxossim.cli import main
+from paxossim.experiments.sweep import run_sweep
+from paxossim.experiments.sweep_spec import load_spec
 from paxossim.plots.charts import write_charts
-from paxossim.sweep import run_sweep
-from paxossim.sweep_spec import load_spec
 
 NAMES = ("latency_cdf", "latency_quantiles", "messages_per_decision", "decision_rate_heatmap")
 
@@ -61,7 +61,7 @@ def test_a_folder_shipped_with_a_gzipped_table_and_no_journal_still_plots(
 ) -> None:
     import gzip
 
-    from paxossim.sweep_table import JOURNAL, RESULTS, SUMMARY, TIMINGS
+    from paxossim.experiments.sweep_table import JOURNAL, RESULTS, SUMMARY, TIMINGS
 
     spec = load_spec(write_spec(tmp_path / "spec"))
     out = tmp_path / "out"

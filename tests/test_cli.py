@@ -65,7 +65,7 @@ def test_replay_confirms_identical_run(post_scenario: Path, tmp_path: Path) -> N
 
 def tamper(log: Path, old: bytes, new: bytes) -> int:
     """Change one event line and re-seal the footer, as a careful forger would."""
-    from paxossim.eventlog import events_sha256
+    from paxossim.log.files import events_sha256
 
     lines = log.read_bytes().rstrip(b"\n").split(b"\n")
     index = next(i for i, line in enumerate(lines) if i > 0 and old in line)

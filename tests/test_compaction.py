@@ -16,8 +16,8 @@ from paxossim.protocols.multipaxos import (
     Replica,
 )
 from paxossim.protocols.replicated import Client, ClientOptions, KVStore, Reply, Submit
-from paxossim.runtime import Simulation
-from paxossim.scenario import scenario_from_dict
+from paxossim.scenario.model import scenario_from_dict
+from paxossim.sim.runtime import Simulation
 
 REPLICAS = ("r1", "r2", "r3", "r4", "r5")
 

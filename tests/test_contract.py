@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from helpers_faults import SCENARIOS
 
 from paxossim import protocols
-from paxossim.checks import SafetyCheck
+from paxossim.checks.safety import SafetyCheck
 from paxossim.cli import main
-from paxossim.events import RUNTIME_EVENTS
 from paxossim.runs import execute
-from paxossim.runtime import Simulation
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
+from paxossim.sim.events import RUNTIME_EVENTS
+from paxossim.sim.runtime import Simulation
 
 TESTS = Path(__file__).resolve().parent / "scenarios"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sweep_helpers import write_spec
 
-from paxossim.sweep import run_sweep
-from paxossim.sweep_spec import load_spec
-from paxossim.sweep_table import RESULTS, SUMMARY
+from paxossim.experiments.sweep import run_sweep
+from paxossim.experiments.sweep_spec import load_spec
+from paxossim.experiments.sweep_table import RESULTS, SUMMARY
 
 distributed = pytest.importorskip("distributed")
 
@@ -28,8 +28,8 @@ def test_a_local_dask_cluster_gives_the_identical_table(tmp_path: Path) -> None:
 def test_an_unreachable_scheduler_is_a_user_error_that_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from paxossim import dask_executor
     from paxossim.errors import UserError
+    from paxossim.experiments import dask_executor
 
     monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "0.5s")
     spec = load_spec(write_spec(tmp_path / "spec"))

@@ -12,8 +12,8 @@ from helpers_faults import SCENARIOS
 
 from paxossim.cli import main
 from paxossim.errors import UserError
-from paxossim.explore import explore, parse_seeds, swarm_overrides
-from paxossim.scenario import load_scenario
+from paxossim.experiments.explore import explore, parse_seeds, swarm_overrides
+from paxossim.scenario.model import load_scenario
 
 BUNDLED = ["dueling_proposers", "acceptor_crash_recovery", "minority_partition",
            "lossy_network", "clock_skew"]

@@ -13,7 +13,7 @@ from fakes import FakeContext
 from helpers_faults import SCENARIOS, raw_scenario, scenario
 
 from paxossim.cli import main
-from paxossim.eventstream import EventStream
+from paxossim.log.stream import EventStream
 from paxossim.protocols.backoff import Backoff
 from paxossim.protocols.paxos import (
     ClientRequest,
@@ -25,8 +25,8 @@ from paxossim.protocols.paxos import (
 )
 from paxossim.protocols.quorums import Quorums
 from paxossim.runs import execute, save
-from paxossim.runtime import Simulation
-from paxossim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
+from paxossim.scenario.model import load_scenario, scenario_from_dict, scenario_to_dict
+from paxossim.sim.runtime import Simulation
 
 RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
 RANDOM_PARTITIONS = {"mean_interval": 60.0, "mean_duration": 40.0}

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from paxossim.errors import UserError
-from paxossim.latency import parse_latency, sampler
 from paxossim.rng import generator
+from paxossim.scenario.latency import parse_latency, sampler
 
 DRAWS = 40_000
 

@@ -15,7 +15,7 @@ from fakes import FakeContext
 import paxossim
 from paxossim import protocols
 from paxossim.cli import main
-from paxossim.explore import explore
+from paxossim.experiments.explore import explore
 from paxossim.protocols.leader_write import (
     Ack,
     ClientRequest,
@@ -27,7 +27,7 @@ from paxossim.protocols.leader_write import (
 )
 from paxossim.protocols.leader_write.variants import OverwriteReplica
 from paxossim.protocols.quorums import Quorums
-from paxossim.snapshot import snapshot
+from paxossim.sim.snapshot import snapshot
 
 REPLICAS = ("R1", "R2", "R3")
 CLUSTER = Cluster("L", REPLICAS, Quorums.of(REPLICAS), resend_every=50.0)
@@ -139,7 +139,7 @@ def test_the_bundled_scenario_is_safe_and_decides() -> None:
 
 
 def test_correct_replicas_stay_safe_on_many_seeds() -> None:
-    outcomes = explore(paxossim.bundled.resolve("leader_write"), range(1, 41))
+    outcomes = explore(paxossim.scenario.bundled.resolve("leader_write"), range(1, 41))
     assert all(outcome.safe for outcome in outcomes)
 
 
@@ -171,7 +171,7 @@ def test_same_seed_same_log() -> None:
 
 
 def test_explore_finds_the_broken_variant(tmp_path: Path) -> None:
-    outcomes = explore(paxossim.bundled.resolve("leader_write"), range(1, 11),
+    outcomes = explore(paxossim.scenario.bundled.resolve("leader_write"), range(1, 11),
                        overrides=('variant="overwrite"',), out_dir=tmp_path)
     failed = [outcome for outcome in outcomes if outcome.failed]
     assert failed and all(outcome.problem.startswith("agreement") for outcome in failed)
@@ -218,7 +218,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def test_a_third_party_protocol_registers_through_the_entry_point(plugin_on_path: Path) -> None:
     assert "thirdparty_write" in protocols.names()
     assert "leader_write" in protocols.names()  # built-ins stay
-    bundled = paxossim.bundled.resolve("leader_write").read_text()
+    bundled = paxossim.scenario.bundled.resolve("leader_write").read_text()
     scenario = plugin_on_path / "plugin.toml"
     scenario.write_text(bundled.replace('"leader_write"', '"thirdparty_write"')
                         .replace("[leader_write]", "[thirdparty_write]"))

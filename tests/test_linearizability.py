@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paxossim.linearizability import (
+from paxossim.checks.linearizability import (
     Operation,
     check_history,
     check_key_clusters,

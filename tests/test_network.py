@@ -9,9 +9,9 @@ import orjson
 import pytest
 from helpers_faults import scenario
 
-from paxossim.network import Network
 from paxossim.rng import Streams
 from paxossim.runs import execute
+from paxossim.sim.network import Network
 
 SENDS = 20_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from paxossim.runs import execute
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from paxossim.errors import UserError
 from paxossim.runs import execute
-from paxossim.scenario import scenario_from_dict
+from paxossim.scenario.model import scenario_from_dict
 
 NODES = list(BASE["nodes"])
 HORIZON = 1500.0

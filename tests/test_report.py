@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paxossim.report import MAX_LINES, account, describer
+from paxossim.analysis.account import MAX_LINES, account, describer
 from paxossim.runs import execute
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
 
 
 def test_phase_and_retry_events_read_as_sentences() -> None:

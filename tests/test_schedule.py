@@ -12,10 +12,10 @@ from helpers_faults import SCENARIOS, scenario
 
 from paxossim.cli import main
 from paxossim.errors import UserError
-from paxossim.eventlog import read_log
+from paxossim.log.files import read_log
 from paxossim.runs import execute, save
-from paxossim.scenario import load_scenario
-from paxossim.schedule import (
+from paxossim.scenario.model import load_scenario
+from paxossim.scenario.schedule import (
     Crash,
     HealPhase,
     Override,

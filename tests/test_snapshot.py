@@ -17,9 +17,9 @@ from snapshot_cases import BY_NAME, CASES, Case, advance, play
 from paxossim.protocols import multipaxos, paxos
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, generator
-from paxossim.runtime import Simulation
-from paxossim.scenario import load_scenario
-from paxossim.snapshot import NodeSnapshot, SnapshotError, encode_state, restore, snapshot
+from paxossim.scenario.model import load_scenario
+from paxossim.sim.runtime import Simulation
+from paxossim.sim.snapshot import NodeSnapshot, SnapshotError, encode_state, restore, snapshot
 
 IDS = [case.name for case in CASES]
 
@@ -166,7 +166,7 @@ def test_digests_are_stable_across_processes(tmp_path: Path) -> None:
     script = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         "from snapshot_cases import CASES\n"
-        "from paxossim.snapshot import snapshot\n"
+        "from paxossim.sim.snapshot import snapshot\n"
         "for case in CASES:\n"
         "    node, ctx = case.driven()\n"
         "    print(case.name, snapshot(ctx, node).digest())\n"

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from paxossim.analysis.stats import aggregate_table, bootstrap_intervals, wilson_interval
 from paxossim.rng import generator
-from paxossim.stats import aggregate_table, bootstrap_intervals, wilson_interval
 
 
 def test_wilson_matches_a_hand_computation() -> None:

@@ -9,11 +9,11 @@ import pytest
 from helpers_faults import SCENARIOS
 
 from paxossim import progress
-from paxossim.eventlog import iter_events, scan_log
+from paxossim.log.files import iter_events, scan_log
 from paxossim.plots.sequence import opening
 from paxossim.runs import execute
-from paxossim.runtime import Simulation
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
+from paxossim.sim.runtime import Simulation
 
 
 class Terminal(io.StringIO):

@@ -17,9 +17,9 @@ from sweep_helpers import SCENARIOS, TINY_SPEC, write_protocols_spec, write_spec
 from paxossim import runs
 from paxossim.cli import main
 from paxossim.errors import UserError
-from paxossim.sweep import SweepInterrupted, run_sweep
-from paxossim.sweep_spec import load_spec, run_seed, show_run
-from paxossim.sweep_table import JOURNAL, RESULTS, SUMMARY, read_journal
+from paxossim.experiments.sweep import SweepInterrupted, run_sweep
+from paxossim.experiments.sweep_spec import load_spec, run_seed, show_run
+from paxossim.experiments.sweep_table import JOURNAL, RESULTS, SUMMARY, read_journal
 
 
 def table(folder: Path, name: str = RESULTS) -> list[dict[str, str]]:
@@ -196,7 +196,7 @@ def test_show_run_prints_a_command_that_regenerates_the_row(spec_path: Path,
 
 
 def test_keep_logs_keeps_a_verifiable_log_per_run(spec_path: Path, tmp_path: Path) -> None:
-    from paxossim.eventlog import read_log
+    from paxossim.log.files import read_log
 
     spec = load_spec(spec_path, seeds_per_point=2)
     run_sweep(spec, tmp_path / "out", keep_logs=True)
@@ -286,7 +286,7 @@ def test_the_bundled_sweeps_load() -> None:
 def test_progress_reports_runs_failures_and_time() -> None:
     import io
 
-    from paxossim.sweep import Progress
+    from paxossim.experiments.sweep import Progress
 
     stream = io.StringIO()
     bar = Progress("tiny", 20, 5, 1, stream)

@@ -10,7 +10,7 @@ from helpers_faults import SCENARIOS
 from paxossim.cli import main
 from paxossim.protocols.paxos import VARIANTS
 from paxossim.runs import execute
-from paxossim.scenario import load_scenario
+from paxossim.scenario.model import load_scenario
 
 CATCHERS = {
     "forget-promise-on-restart": "acceptor_crash_recovery",

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from paxossim.sweep_table import RESULTS, SUMMARY, read_csv, read_manifest
+from paxossim.experiments.sweep_table import RESULTS, SUMMARY, read_csv, read_manifest
 
 MAX_PANELS = 6
 CDF_POINTS = 120

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from paxossim.eventlog import atomic_write
+from paxossim.log.files import atomic_write
 from paxossim.plots.timeline import save_png
 from paxossim.runs import execute
-from paxossim.scenario import scenario_from_dict
+from paxossim.scenario.model import scenario_from_dict
 
 
 def time_to_decision(summary: dict[str, Any]) -> float | None:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from paxossim import protocols
-from paxossim.eventlog import atomic_write
-from paxossim.events import RUNTIME_EVENTS
 from paxossim.labels import render, time_label
+from paxossim.log.files import atomic_write
 from paxossim.protocols.contract import EventKind, Protocol
+from paxossim.sim.events import RUNTIME_EVENTS
 
 MAX_ARROWS = 200
 MAX_MERMAID_STEPS = 300

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from paxossim import protocols
-from paxossim.eventlog import atomic_write
 from paxossim.labels import render
+from paxossim.log.files import atomic_write
 
 BINS = 60
 

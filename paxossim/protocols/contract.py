@@ -128,7 +128,7 @@ class StreamCheck(ABC):
 
     @abstractmethod
     def finish(self, end: float) -> tuple[dict[str, Any], list[Any]]:
-        """Summary fields and violations (``paxossim.checks.Violation``) at the end."""
+        """Summary fields and violations (``paxossim.checks.safety.Violation``) at the end."""
 
 
 class Protocol(ABC):

@@ -13,7 +13,7 @@
 - :class:`Client`, a node with the ``client`` role: open loop (Poisson
   arrivals) or closed loop (N outstanding commands), never issuing a command
   ``session_window`` or more sequence numbers past its oldest unanswered one. It logs ``invoke`` and
-  ``respond`` events, from which :mod:`paxossim.linearizability` rebuilds the
+  ``respond`` events, from which :mod:`paxossim.checks.linearizability` rebuilds the
   history, and a ``request`` event per command so that the validity check
   knows the value was asked for;
 - the client/replica messages and the options both families share.

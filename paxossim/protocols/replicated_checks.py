@@ -9,7 +9,7 @@ Invariants, beyond the per-slot agreement/validity/integrity of ``checks``:
   client retried may sit in two slots; the second must be skipped);
 - **durability**: a put a client was told succeeded is in the decided log;
 - **linearizability**: the client history (``invoke``/``respond`` events) is
-  linearizable as a key-value map (:mod:`paxossim.linearizability`).
+  linearizable as a key-value map (:mod:`paxossim.checks.linearizability`).
 
 Figures: commands invoked, answered and committed; commit latency (client
 send to client response) p50/p99; throughput; network messages per committed
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from paxossim.checks import Violation
-from paxossim.linearizability import HistoryBuilder, check_history
+from paxossim.checks.linearizability import HistoryBuilder, check_history
+from paxossim.checks.safety import Violation
 from paxossim.protocols.contract import StreamCheck
 from paxossim.protocols.replicated import NOOP, command_id
 

@@ -40,7 +40,7 @@ from paxossim.protocols.leader_write.variants import VARIANTS
 from paxossim.schema import Table
 
 if TYPE_CHECKING:
-    from paxossim.scenario import Scenario
+    from paxossim.scenario.model import Scenario
 
 __all__ = [
     "Ack", "ClientRequest", "Cluster", "Leader", "LeaderWriteProtocol", "Options", "Replica",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from paxossim import protocols
-from paxossim.checks import SafetyCheck
-from paxossim.eventstream import EventStream
-from paxossim.liveness import liveness_verdict
+from paxossim.checks.liveness import liveness_verdict
+from paxossim.checks.safety import SafetyCheck
+from paxossim.log.stream import EventStream
 
 
 class FirstFacts:

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from paxossim import __version__
-from paxossim.eventlog import LogHead, event_lines
-from paxossim.eventstream import EventStream
-from paxossim.runtime import Simulation
-from paxossim.scenario import scenario_from_dict
-from paxossim.schedule import Schedule
+from paxossim.log.files import LogHead, event_lines
+from paxossim.log.stream import EventStream
+from paxossim.scenario.model import scenario_from_dict
+from paxossim.scenario.schedule import Schedule
+from paxossim.sim.runtime import Simulation
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from paxossim.latency import sampler
 from paxossim.rng import Stream, Streams
-from paxossim.scenario import LinkSpec, NetworkSpec, Partition
+from paxossim.scenario.latency import sampler
+from paxossim.scenario.model import LinkSpec, NetworkSpec, Partition
 
 
 @dataclass(slots=True)

@@ -19,15 +19,15 @@ from typing import Any
 
 from paxossim import protocols
 from paxossim.errors import UserError
-from paxossim.faults import (
+from paxossim.protocols.contract import Protocol
+from paxossim.protocols.quorums import Quorums, majority
+from paxossim.scenario.faults import (
     RandomCrashes,
     RandomPartitions,
     parse_random_crashes,
     parse_random_partitions,
 )
-from paxossim.latency import LatencySpec, parse_latency
-from paxossim.protocols.contract import Protocol
-from paxossim.protocols.quorums import Quorums, majority
+from paxossim.scenario.latency import LatencySpec, parse_latency
 from paxossim.schema import Table, check_number
 
 ORDERINGS = ("free", "fifo")

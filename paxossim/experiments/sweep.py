@@ -1,7 +1,7 @@
 """Running a sweep: every (grid point, replicate) not yet done, on 1 or N workers.
 
-The spec is read by :mod:`paxossim.sweep_spec`, the folder written by
-:mod:`paxossim.sweep_table`. Runs that finish are journalled at once, so an
+The spec is read by :mod:`paxossim.experiments.sweep_spec`, the folder written by
+:mod:`paxossim.experiments.sweep_table`. Runs that finish are journalled at once, so an
 interrupted sweep keeps them and ``--resume`` runs only what is missing; the
 tables do not depend on the worker count or the order runs finish in.
 """
@@ -10,112 +10,37 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from paxossim.errors import UserError
-from paxossim.eventlog import atomic_write, write_log
-from paxossim.scenario import Scenario, scenario_from_dict, set_key
-from paxossim.sweep_spec import Point, PointScenario, SweepSpec, run_seed
-from paxossim.sweep_table import (
+from paxossim.experiments.sweep_runs import Outcome, RunContext, run_batch
+from paxossim.experiments.sweep_spec import Point, PointScenario, SweepSpec, run_seed
+from paxossim.experiments.sweep_table import (
     JOURNAL,
     MANIFEST,
     RESULTS,
     SUMMARY,
     cell,
     csv_bytes,
-    error_cells,
     learners_of,
     make_manifest,
     read_csv,
     read_journal,
     read_manifest,
-    summary_cells,
     write_tables,
 )
+from paxossim.log.files import atomic_write, write_log
+from paxossim.scenario.model import Scenario, scenario_from_dict, set_key
 
 CHECKPOINT_SECONDS = 5.0
 
-
-
-@dataclass
-class RunContext:
-    """Everything a worker needs, sent once per worker (not once per run)."""
-
-    points: list[PointScenario]
-    seeds: dict[tuple[int, int], int]
-    learners: list[str]
-    keep_logs: bool
-    _built: dict[int, Scenario] = field(default_factory=dict, repr=False)
-
-    def scenario(self, point: int) -> Scenario:
-        built = self._built.get(point)
-        if built is None:
-            item = self.points[point]
-            built = scenario_from_dict(item.raw, item.source, Path(item.base_dir))
-            self._built[point] = built
-        return built
-
-
-@dataclass
-class Outcome:
-    point: int
-    replicate: int
-    cells: list[str]
-    """The run's measured columns (everything after the parameters and seed)."""
-    wall_s: float
-    worker_rss_mib: float
-    log: tuple[dict[str, Any], bytes, dict[str, Any]] | None = None
-    """With --keep-logs: the run's header, event block and summary, for write_log."""
-
-
-def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
-    """Run one (point, replicate); an exception becomes an error row, never a crash."""
-    from paxossim.runs import execute
-
-    seed = context.seeds[(point, replicate)]
-    started = time.perf_counter()
-    log = None
-    try:
-        result = execute(context.scenario(point), seed, keep=context.keep_logs)
-        cells = summary_cells(result.summary, context.learners)
-        if context.keep_logs:
-            assert result.block is not None
-            log = (result.header, result.block, result.summary)
-    except Exception as error:
-        cells = error_cells(error, context.learners)
-    wall = time.perf_counter() - started
-    return Outcome(point, replicate, cells, wall, peak_rss_mib(), log)
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory, in MiB.
-
-    Linux's VmHWM first: ru_maxrss survives execve, so a spawned worker would
-    report its parent's peak if the parent's was higher. ru_maxrss (KiB on
-    Linux, bytes on macOS) where there is no /proc.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
-
-
-def run_batch(context: RunContext, batch: list[tuple[int, int]]) -> list[Outcome]:
-    return [run_one(context, point, replicate) for point, replicate in batch]
 
 
 # -- executors -----------------------------------------------------------------
@@ -275,7 +200,7 @@ def run_sweep(
     manifest = make_manifest(spec, points, learners, first.time_unit)
     client = None
     if scheduler is not None:
-        from paxossim.dask_executor import connect
+        from paxossim.experiments.dask_executor import connect
 
         client = connect(scheduler)
     try:
@@ -303,7 +228,7 @@ def run_sweep(
     last_checkpoint = time.monotonic()
     batches = batches_for(todo, workers)
     if client is not None:
-        from paxossim.dask_executor import dask_batches
+        from paxossim.experiments.dask_executor import dask_batches
 
         stream = dask_batches(client, context, batches)
     else:
@@ -377,7 +302,7 @@ def _claim_folder(out_dir: Path, spec: SweepSpec, manifest: dict[str, Any],
 
 def finalize(out_dir: Path) -> dict[str, Any]:
     """Rebuild results.csv from the journal (also after a kill), then summary.csv."""
-    from paxossim.stats import aggregate_table
+    from paxossim.analysis.stats import aggregate_table
 
     manifest = read_manifest(out_dir)
     if (out_dir / JOURNAL).exists():  # a folder shipped without its journal keeps its table

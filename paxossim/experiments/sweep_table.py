@@ -21,8 +21,8 @@ import orjson
 
 from paxossim import __version__
 from paxossim.errors import UserError
-from paxossim.eventlog import atomic_write
-from paxossim.sweep_spec import Point, PointScenario, SweepSpec, canonical
+from paxossim.experiments.sweep_spec import Point, PointScenario, SweepSpec, canonical
+from paxossim.log.files import atomic_write
 
 MANIFEST = "manifest.json"
 JOURNAL = "journal.jsonl"

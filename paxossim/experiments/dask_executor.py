@@ -1,6 +1,6 @@
 """Run a sweep's batches on a dask.distributed cluster (the optional ``dask`` extra).
 
-Kept apart from :mod:`paxossim.sweep` so that paxossim imports and runs without
+Kept apart from :mod:`paxossim.experiments.sweep` so that paxossim imports and runs without
 dask installed. The work and the seeds are the same as with the local pool, so
 the table is byte-identical; only where the runs execute changes. Workers need
 paxossim installed (the same version) to unpickle the batches.
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from paxossim.errors import UserError
-from paxossim.sweep import Outcome, RunContext, run_batch
+from paxossim.experiments.sweep_runs import Outcome, RunContext, run_batch
 
 CONNECT_TIMEOUT = "10s"
 

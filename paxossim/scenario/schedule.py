@@ -49,12 +49,12 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from paxossim.errors import UserError
-from paxossim.faults import draw_groups, exponential
 from paxossim.rng import Streams
+from paxossim.scenario.faults import draw_groups, exponential
 
 if TYPE_CHECKING:
-    from paxossim.faults import RandomCrashes, RandomPartitions
-    from paxossim.scenario import Scenario
+    from paxossim.scenario.faults import RandomCrashes, RandomPartitions
+    from paxossim.scenario.model import Scenario
 
 ORIGINS = ("scripted", "random")
 

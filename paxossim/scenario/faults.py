@@ -8,7 +8,7 @@ partitions start after an exponential interval and last an exponential
 duration, either isolating one node or splitting a minority from a majority.
 
 This module holds their specs and the draws they share;
-:mod:`paxossim.schedule` draws them up front into the run's input schedule.
+:mod:`paxossim.scenario.schedule` draws them up front into the run's input schedule.
 Every draw comes from its own named stream (``faults:crash:<node>``,
 ``faults:partition``), so turning on random partitions leaves the crash
 times exactly as they were, and adding a node leaves the others' times alone.
@@ -124,7 +124,7 @@ def _node_list(table: Table, key: str, nodes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
-# -- draws shared with paxossim.schedule, which lays the faults out up front --------------
+# -- draws shared with paxossim.scenario.schedule, which lays the faults out up front --------------
 
 
 def exponential(stream: Stream, mean: float) -> float:

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from paxossim.errors import UserError
-from paxossim.scenario import load_raw
+from paxossim.scenario.model import load_raw
 from paxossim.schema import Table, type_name
 
 SEED_BITS = 48

@@ -1,15 +1,15 @@
 """Binds sans-IO protocol nodes to a simpy event loop: delivery, timers, crashes.
 
-A run executes an input schedule (:mod:`paxossim.schedule`): every request,
+A run executes an input schedule (:mod:`paxossim.scenario.schedule`): every request,
 crash, recovery, partition and heal comes from it, through
 :meth:`Simulation._run_item`. This is the only module that touches simpy.
 Deliveries and timers are plain ``Timeout`` events with a callback (not a
 process per message): DESIGN.md section 5 measured that as 3x faster. Each
 event is encoded once, as it happens, into an
-:class:`~paxossim.eventstream.EventStream` that writes it and feeds the
+:class:`~paxossim.log.stream.EventStream` that writes it and feeds the
 online checks; no event is kept here.
 
-Every event carries the position of its cause (see :mod:`paxossim.events`):
+Every event carries the position of its cause (see :mod:`paxossim.sim.events`):
 the runtime knows what it is doing when a node acts — handling a delivery,
 a timer, or an input — and stamps what the node does with it.
 """
@@ -24,15 +24,15 @@ import simpy
 from simpy.events import Timeout
 
 from paxossim import protocols
-from paxossim import schedule as inputs
 from paxossim.errors import UserError
-from paxossim.eventstream import EventStream
-from paxossim.network import Network
+from paxossim.log.stream import EventStream
 from paxossim.protocols.base import Message, Node
 from paxossim.rng import Stream, Streams
-from paxossim.scenario import ClockSpec, Partition, Scenario
-from paxossim.schedule import Override, Schedule
-from paxossim.snapshot import NodeSnapshot, snapshot
+from paxossim.scenario import schedule as inputs
+from paxossim.scenario.model import ClockSpec, Partition, Scenario
+from paxossim.scenario.schedule import Override, Schedule
+from paxossim.sim.network import Network
+from paxossim.sim.snapshot import NodeSnapshot, snapshot
 
 _dumps = orjson.dumps
 PROGRESS_STEPS = 100
@@ -170,7 +170,7 @@ class Simulation:
     """One run: the scenario's nodes on a simulated network, fed by an input schedule.
 
     ``schedule`` None draws it from the scenario and ``seed``
-    (:func:`paxossim.schedule.draw_schedule`); ``overrides`` are added to the
+    (:func:`paxossim.scenario.schedule.draw_schedule`); ``overrides`` are added to the
     schedule's own per-message overrides. ``self.schedule`` is what runs, and
     what the log's header must hold to replay the run. ``stream`` is where
     the events go (default: counted and hashed, then forgotten).

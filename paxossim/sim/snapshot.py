@@ -75,7 +75,7 @@ _HEAPTYPE = 1 << 9
 all in ``__dict__``/``__slots__``; C types keep state we cannot see."""
 
 _DENIED_PACKAGES = frozenset({"simpy", "numpy", "threading", "asyncio", "socket"})
-_DENIED_MODULES = frozenset({"paxossim.runtime"})
+_DENIED_MODULES = frozenset({"paxossim.sim.runtime"})
 """A node reaching a Host or a Simulation other than through its own context
 would drag the whole run (and simpy) into its state."""
 

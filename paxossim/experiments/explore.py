@@ -27,7 +27,7 @@ from typing import Any
 from paxossim.errors import UserError
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, save
-from paxossim.scenario import apply_override, load_raw, scenario_from_dict
+from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from paxossim import protocols
-from paxossim.events import RUNTIME_EVENTS
 from paxossim.labels import render, time_label, value_label
+from paxossim.sim.events import RUNTIME_EVENTS
 
 MAX_LINES = 40
 

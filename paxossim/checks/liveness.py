@@ -4,14 +4,14 @@ A run may have a faulty phase (anything goes; only safety is required) that
 ends at ``liveness.heal_at``, and a healed phase in which some value must be
 chosen by ``heal_at + bound``. "Chosen" means what the safety checker means:
 a phase-2 quorum of honest voters voted for one value in one round (see
-:class:`paxossim.checks.SafetyCheck`), however the protocol counts its quorum.
+:class:`paxossim.checks.safety.SafetyCheck`), however the protocol counts its quorum.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from paxossim.checks import Choice
+from paxossim.checks.safety import Choice
 
 
 def liveness_verdict(scenario: dict[str, Any], first: Choice | None) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""What a run or a sweep amounts to: the summary, statistics, the account."""

@@ -1,0 +1,1 @@
+"""Safety, liveness and linearizability, judged from a run's events."""

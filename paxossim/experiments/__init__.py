@@ -1,0 +1,1 @@
+"""Many runs: explore (seeds, swarm), sweeps (process pool, Dask), their tables."""

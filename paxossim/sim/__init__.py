@@ -1,0 +1,1 @@
+"""The simulation: the runtime (the only simpy code), the network, node snapshots."""
