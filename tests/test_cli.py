@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from paxossim.cli import main
+from paxossim.scenario.model import scenario_from_dict
 
 HERE = Path(__file__).resolve().parent
 
@@ -243,3 +245,11 @@ def test_the_readme_shows_what_the_post_scenario_really_prints(
     code, out, _ = invoke("run", str(root / "scenarios" / "late_arriving_proposal.toml"))
     assert code == 0
     assert out == shown
+
+
+def test_the_readme_s_scenario_reference_is_a_valid_scenario(root: Path) -> None:
+    section = (root / "README.md").read_text().split("## Scenarios\n", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    scenario = scenario_from_dict(tomllib.loads(block), "README.md")
+    assert scenario.quorum_sizes == (2, 2) and len(scenario.nodes) == 4
+    assert scenario.requests[0].extra == {"ballot": 17 * 60 + 31}
