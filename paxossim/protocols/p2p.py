@@ -37,6 +37,7 @@ from paxossim.protocols.backoff import Backoff, backoff_to_dict, parse_backoff
 from paxossim.protocols.base import Context, Message, Node
 from paxossim.protocols.contract import EventKind, Protocol, StreamCheck, Variant
 from paxossim.protocols.paxos.figures import BallotCount
+from paxossim.protocols.paxos.rules import value_to_propose
 from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import (
     CLIENT_EVENTS,
@@ -234,15 +235,9 @@ class Peer(Node):
     def choose_value(self) -> tuple[str, Ballot | None]:
         """Phase 2a's rule: the value of the highest-ballot vote reported for the
         slot, else our client's command (or a no-op when filling a gap)."""
-        value = self.value if self.value is not None else NOOP
-        highest: Ballot | None = None
-        for promise in self.promises.values():
-            if promise.accepted_ballot is not None and (
-                highest is None or promise.accepted_ballot > highest
-            ):
-                highest = promise.accepted_ballot
-                value = promise.accepted_value  # type: ignore[assignment]
-        return value, highest
+        own = self.value if self.value is not None else NOOP
+        return value_to_propose(own, ((p.accepted_ballot, p.accepted_value)
+                                      for p in self.promises.values()))
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         # Votes count for any ballot of ours in this slot, even one we have

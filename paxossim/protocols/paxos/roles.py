@@ -23,6 +23,7 @@ from paxossim.protocols.paxos.messages import (
     Prepare,
     Promise,
 )
+from paxossim.protocols.paxos.rules import value_to_propose
 from paxossim.protocols.quorums import Quorums
 
 
@@ -199,14 +200,9 @@ class Proposer:
     def choose_value(self) -> tuple[str, Ballot | None]:
         """Phase 2a's rule: the value of the highest-ballot vote a promise
         reported, or the client's own if no acceptor in the quorum voted."""
-        value, highest = self.value, None
-        for promise in self.promises.values():
-            if promise.accepted_ballot is not None and (
-                highest is None or promise.accepted_ballot > highest
-            ):
-                highest, value = promise.accepted_ballot, promise.accepted_value
-        assert value is not None, "a proposer in phase 2 has a value"
-        return value, highest
+        assert self.value is not None, "a proposer in phase 2 has a value"
+        return value_to_propose(self.value, ((p.accepted_ballot, p.accepted_value)
+                                             for p in self.promises.values()))
 
     def on_accepted(self, src: str, msg: Accepted) -> None:
         if self.phase != "accept" or msg.ballot != self.ballot:
