@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from paxossim import __version__
+from paxossim import __version__, protocols
 from paxossim.errors import UserError
 from paxossim.experiments.sweep_spec import Point, PointScenario, SweepSpec, canonical
 from paxossim.log.files import atomic_write
@@ -103,10 +103,13 @@ def error_cells(error: BaseException, learners: list[str]) -> list[str]:
 
 
 def learners_of(items: list[PointScenario]) -> list[str]:
+    """Nodes that get a learn-latency column: those holding their protocol's
+    declared learner role (``DecisionRule.learners``), in every point."""
     names: dict[str, None] = {}
     for item in items:
+        role = protocols.get(item.raw.get("protocol", "paxos")).decision.learners
         for node, roles in item.raw.get("nodes", {}).items():
-            if "learner" in roles:
+            if role is not None and role in roles:
                 names[node] = None
     return list(names)
 

@@ -99,6 +99,10 @@ class DecisionRule:
     learn: str | None = None
     proposals: tuple[str, ...] = ()
     allowed: tuple[str, ...] = ()
+    learners: str | None = None
+    """The role whose nodes each get their own figures as they learn (a sweep's
+    ``learn_latency_<node>`` columns); None: none do (a log's replicas would
+    make a column per replica)."""
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ class PaxosProtocol(Protocol):
     roles = ("proposer", "acceptor", "learner")
     messages = (ClientRequest, Prepare, Promise, Accept, Accepted, Nack)
     events = EVENTS
-    decision = DecisionRule(vote="accepted", voters="acceptor", learn="learned")
+    decision = DecisionRule(vote="accepted", voters="acceptor", learn="learned",
+                            learners="learner")
     variants = VARIANTS
     request_keys = ("ballot",)
 
