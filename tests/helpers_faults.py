@@ -6,9 +6,18 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from paxossim.scenario.model import Scenario, scenario_from_dict, set_key
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
+RANDOM_PARTITIONS = {"mean_interval": 60.0, "mean_duration": 40.0}
+
+
+def events_of(lines: list[bytes]) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in lines]
 
 BASE: dict[str, Any] = {
     "name": "small",

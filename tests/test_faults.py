@@ -6,11 +6,17 @@ import io
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from click.testing import CliRunner
 from fakes import FakeContext
-from helpers_faults import SCENARIOS, raw_scenario, scenario
+from helpers_faults import (
+    RANDOM_CRASHES,
+    RANDOM_PARTITIONS,
+    SCENARIOS,
+    events_of,
+    raw_scenario,
+    scenario,
+)
 
 from paxossim.cli import main
 from paxossim.log.stream import EventStream
@@ -27,14 +33,6 @@ from paxossim.protocols.quorums import Quorums
 from paxossim.runs import execute, save
 from paxossim.scenario.model import load_scenario, scenario_from_dict, scenario_to_dict
 from paxossim.sim.runtime import Simulation
-
-RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
-RANDOM_PARTITIONS = {"mean_interval": 60.0, "mean_duration": 40.0}
-
-
-def events_of(lines: list[bytes]) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in lines]
-
 
 # -- scripted crashes -----------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 from click.testing import CliRunner
-from helpers_faults import SCENARIOS, scenario
+from helpers_faults import RANDOM_CRASHES, RANDOM_PARTITIONS, SCENARIOS, events_of, scenario
 
 from paxossim.cli import main
 from paxossim.errors import UserError
@@ -25,13 +25,6 @@ from paxossim.scenario.schedule import (
     Schedule,
     draw_schedule,
 )
-
-RANDOM_CRASHES = {"mean_up": 80.0, "mean_down": 40.0, "max_down": 2}
-RANDOM_PARTITIONS = {"mean_interval": 60.0, "mean_duration": 40.0}
-
-
-def events_of(lines: list[bytes]) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in lines]
 
 
 def faulty(**sets: Any) -> Any:
