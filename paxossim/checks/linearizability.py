@@ -47,6 +47,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from paxossim.checks.interning import shared
+
 DEFAULT_BUDGET = 2_000_000
 """Search states explored per key before the checker gives up (verdict unknown)."""
 
@@ -311,12 +313,14 @@ class HistoryBuilder:
         """id -> (position, time, result)."""
 
     def invoke(self, position: int, event: dict[str, Any]) -> None:
-        self.invoked[event["id"]] = (position, event["t"], event["op"], event["key"],
-                                     event.get("value"), event["node"])
+        self.invoked[shared(event["id"])] = (position, event["t"], shared(event["op"]),
+                                             shared(event["key"]), shared(event.get("value")),
+                                             shared(event["node"]))
 
     def respond(self, position: int, event: dict[str, Any]) -> None:
         if event["id"] not in self.answered:
-            self.answered[event["id"]] = (position, event["t"], event.get("result"))
+            self.answered[shared(event["id"])] = (position, event["t"],
+                                                  shared(event.get("result")))
 
     def operations(self) -> list[Operation]:
         operations = []

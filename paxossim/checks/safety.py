@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from paxossim.checks.interning import shared
 from paxossim.protocols.contract import Protocol
 from paxossim.protocols.quorums import Quorums
 
@@ -103,7 +104,7 @@ class SafetyCheck:
     def feed(self, event: dict[str, Any]) -> None:
         kind = event["ev"]
         if kind in self.proposal_kinds:
-            self.allowed.add(event["value"])
+            self.allowed.add(shared(event["value"]))
         elif event.get("node") in self.untrusted:
             return
         elif kind == self.vote_kind:
@@ -118,7 +119,7 @@ class SafetyCheck:
         node = event["node"]
         if node not in self.voters:
             return
-        instance, value = self.instance_of(event), event[self.rule.value]
+        instance, value = self.instance_of(event), shared(event[self.rule.value])
         round_ = hashable(event[self.rule.round])
         key = (instance, round_, value)
         mask = self.tallies.get(key)
@@ -156,7 +157,7 @@ class SafetyCheck:
             ))
 
     def learn(self, event: dict[str, Any]) -> None:
-        node, value, time = event["node"], event["value"], event["t"]
+        node, value, time = shared(event["node"]), shared(event["value"]), event["t"]
         instance = self.instance_of(event)
         bit = self.bit[node]
         first = self.learned.get(instance)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from paxossim.checks.interning import shared
 from paxossim.checks.linearizability import HistoryBuilder, check_history
 from paxossim.checks.safety import Violation
 from paxossim.protocols.contract import StreamCheck
@@ -109,7 +110,7 @@ class ReplicatedLogCheck(StreamCheck):
         if self.first_invoke is None:
             self.first_invoke = event["t"]
         if event["op"] == "put":
-            self.puts.add(event["id"])
+            self.puts.add(shared(event["id"]))
 
     def _respond(self, event: dict[str, Any]) -> None:
         self.history.respond(self.position, event)
@@ -118,10 +119,10 @@ class ReplicatedLogCheck(StreamCheck):
             self.latencies.append(event["t"] - invoked)
             self.last_response = event["t"]
         if event["id"] in self.puts:
-            self.acknowledged.append((event["t"], event["id"], event["node"]))
+            self.acknowledged.append((event["t"], shared(event["id"]), shared(event["node"])))
 
     def _learned(self, event: dict[str, Any]) -> None:
-        self.decided.add(command_id(event["value"]))
+        self.decided.add(shared(command_id(event["value"])))
 
     def _applied(self, event: dict[str, Any]) -> None:
         node, slot, value, time = event["node"], event["instance"], event["value"], event["t"]
