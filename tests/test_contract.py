@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from helpers_faults import SCENARIOS
 
 from paxossim import protocols
+from paxossim.analysis.account import account
 from paxossim.checks.safety import SafetyCheck
 from paxossim.cli import main
 from paxossim.runs import execute
@@ -98,6 +99,12 @@ def test_flexible_quorums_are_safe_when_they_intersect_and_caught_when_not() -> 
     assert safe.safe and safe.summary["chosen"] is not None
     broken = execute(load_scenario(path, ["quorums.phase1=2"]))
     assert {v["invariant"] for v in broken.summary["safety"]["violations"]} == {"agreement"}
+    warned = [line for line in account(broken.summary, broken.header, broken.events)
+              if "need not meet" in line]
+    assert warned == ["  note: quorums of 2 (phase 1) and 2 (phase 2) out of 4 voters need "
+                      "not meet: safety is not guaranteed"]
+    assert not [line for line in account(safe.summary, safe.header, safe.events)
+                if "need not meet" in line]
 
 
 def test_a_quorum_larger_than_the_voters_is_one_clear_error(tmp_path: Path) -> None:

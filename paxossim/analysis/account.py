@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from paxossim import protocols
+from paxossim.checks.safety import quorums_of
 from paxossim.labels import render, time_label, value_label
 from paxossim.sim.events import RUNTIME_EVENTS
 
@@ -37,14 +38,20 @@ def account(summary: dict[str, Any], header: dict[str, Any],
     unit = scenario.get("time_unit", "ms")
     lines = [f"{scenario['name']} (protocol {scenario['protocol']}, variant "
              f"{scenario['variant']}, seed {header['seed']})"]
+    quorums = quorums_of(scenario, protocols.get(scenario["protocol"]))
+    if not quorums.intersecting:
+        lines.append(f"  note: quorums of {quorums.phase1} (phase 1) and {quorums.phase2} "
+                     f"(phase 2) out of {len(quorums.voters)} voters need not meet: "
+                     "safety is not guaranteed")
     describe = describer(scenario["protocol"], fmt)
-    untold = 0
+    told = untold = 0
     for event in events:
         text = describe(event)
         if text is None:
             continue
-        if len(lines) <= MAX_LINES:
+        if told < MAX_LINES:
             lines.append(f"  t={time_label(event['t']):>8} {unit}  {text}")
+            told += 1
         else:
             untold += 1
     if untold:

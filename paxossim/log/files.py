@@ -32,13 +32,9 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def event_block(lines: list[bytes]) -> bytes:
-    """The event lines as they stand in the file: each followed by a newline."""
-    return b"\n".join(lines) + b"\n" if lines else b""
-
-
 def events_sha256(lines: list[bytes]) -> str:
-    return hashlib.sha256(event_block(lines)).hexdigest()
+    """The footer's checksum of event lines (each followed by a newline in the file)."""
+    return hashlib.sha256(b"".join(line + b"\n" for line in lines)).hexdigest()
 
 
 def make_header(
