@@ -47,7 +47,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario")
-@click.option("--seed", type=int, help="Run seed (default: the scenario's `seed`).")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Run seed, a non-negative integer (default: the scenario's `seed`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: results/<scenario>/seed-<N>/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",

@@ -65,18 +65,49 @@ def test_replay_confirms_identical_run(post_scenario: Path, tmp_path: Path) -> N
     assert out.startswith("identical:")
 
 
-def tamper(log: Path, old: bytes, new: bytes) -> int:
-    """Change one event line and re-seal the footer, as a careful forger would."""
-    from paxossim.log.files import events_sha256
+def reseal(lines: list[bytes]) -> bytes:
+    """A log from edited lines with its footer sealed again, as a careful forger would."""
+    from paxossim.log.files import events_sha256, footer_line
 
+    summary = json.loads(lines[-1])["summary"]
+    footer = footer_line(lines[0], events_sha256(lines[1:-1]), summary)
+    return b"\n".join(lines[:-1]) + b"\n" + footer
+
+
+def tamper(log: Path, old: bytes, new: bytes) -> int:
+    """Change one event line and re-seal the footer."""
     lines = log.read_bytes().rstrip(b"\n").split(b"\n")
     index = next(i for i, line in enumerate(lines) if i > 0 and old in line)
     lines[index] = lines[index].replace(old, new)
-    footer = json.loads(lines[-1])
-    footer["events_sha256"] = events_sha256(lines[1:-1])
-    lines[-1] = json.dumps(footer).encode()
-    log.write_bytes(b"\n".join(lines) + b"\n")
+    log.write_bytes(reseal(lines))
     return index + 1
+
+
+def test_an_edited_summary_or_header_is_caught(post_scenario: Path, tmp_path: Path) -> None:
+    invoke("run", str(post_scenario), "--out", str(tmp_path), "--no-plots")
+    log = tmp_path / "events.jsonl"
+    original = log.read_bytes()
+    lines = original.rstrip(b"\n").split(b"\n")
+    lines[-1] = lines[-1].replace(b'"chosen":"data1"', b'"chosen":"data2"')
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    code, _, err = invoke("replay", str(log))
+    assert code == 2
+    assert err.strip().endswith("corrupt: the header or the summary does not match the "
+                                "footer's sha256")
+    for seed in (b"1.5", b'"abc"', b"-3"):
+        lines = original.rstrip(b"\n").split(b"\n")
+        lines[0] = lines[0].replace(b'"seed":7,', b'"seed":' + seed + b",", 1)
+        log.write_bytes(reseal(lines))
+        code, _, err = invoke("replay", str(log))
+        assert code == 2, seed
+        assert "header seed must be a non-negative integer" in err
+        assert "Traceback" not in err
+
+
+def test_a_negative_seed_flag_is_refused(post_scenario: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("run", str(post_scenario), "--seed", "-5", "--out", str(tmp_path))
+    assert code == 2 and "Traceback" not in out + err
+    assert not (tmp_path / "events.jsonl").exists()
 
 
 def test_replay_names_the_first_tampered_line(post_scenario: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from helpers_faults import RANDOM_CRASHES, RANDOM_PARTITIONS, SCENARIOS, events_
 
 from paxossim.cli import main
 from paxossim.errors import UserError
-from paxossim.log.files import read_log
+from paxossim.log.files import events_sha256, footer_line, read_log
 from paxossim.runs import execute, save
 from paxossim.scenario.model import load_scenario
 from paxossim.scenario.schedule import (
@@ -272,7 +272,10 @@ def test_a_broken_header_schedule_is_one_line_and_exit_2(tmp_path: Path) -> None
     lines = log.read_bytes().split(b"\n")
     header = orjson.loads(lines[0])
     header["schedule"]["items"][0]["at"] = "soon"
-    log.write_bytes(b"\n".join([orjson.dumps(header), *lines[1:]]))
+    edited = [orjson.dumps(header), *lines[1:-1]]
+    summary = orjson.loads(edited[-1])["summary"]
+    log.write_bytes(b"\n".join(edited[:-1]) + b"\n" + footer_line(
+        edited[0], events_sha256(edited[1:-1]), summary))
     assert read_log(log).header["schedule"]["items"][0]["at"] == "soon"
     result = CliRunner().invoke(main, ["replay", str(log)])
     assert result.exit_code == 2, result.output

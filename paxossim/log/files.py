@@ -37,6 +37,20 @@ def events_sha256(lines: list[bytes]) -> str:
     return hashlib.sha256(b"".join(line + b"\n" for line in lines)).hexdigest()
 
 
+def seal(header_line: bytes, events_sha256: str, summary: Any) -> str:
+    """The footer's checksum of the whole log: the header line as written, the
+    event lines' sha256 and the summary, so that editing any of them shows."""
+    digest = hashlib.sha256(header_line)
+    digest.update(b"\n" + events_sha256.encode() + b"\n")
+    digest.update(orjson.dumps(summary, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
+def footer_line(header_line: bytes, events_sha256: str, summary: dict[str, Any]) -> bytes:
+    return orjson.dumps({"type": "footer", "summary": summary, "events_sha256": events_sha256,
+                         "sha256": seal(header_line, events_sha256, summary)}) + b"\n"
+
+
 def make_header(
     scenario: dict[str, Any], seed: int, schedule: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -69,9 +83,9 @@ def write_log(
     path: Path, header: dict[str, Any], block: bytes, summary: dict[str, Any]
 ) -> None:
     """Write a whole log at once from its event block (lines, each ending in a newline)."""
-    footer = {"type": "footer", "summary": summary,
-              "events_sha256": hashlib.sha256(block).hexdigest()}
-    atomic_write(path, [orjson.dumps(header), b"\n", block, orjson.dumps(footer), b"\n"])
+    header_line = orjson.dumps(header)
+    atomic_write(path, [header_line, b"\n", block,
+                        footer_line(header_line, hashlib.sha256(block).hexdigest(), summary)])
 
 
 class LogFile:
@@ -88,11 +102,11 @@ class LogFile:
                                         suffix=".tmp")
         self.temp = Path(temp)
         self.out = os.fdopen(handle, "wb", buffering=1 << 16)
-        self.out.write(orjson.dumps(header) + b"\n")
+        self.header_line = orjson.dumps(header)
+        self.out.write(self.header_line + b"\n")
 
     def close(self, summary: dict[str, Any], sha256: str) -> None:
-        footer = {"type": "footer", "summary": summary, "events_sha256": sha256}
-        self.out.write(orjson.dumps(footer) + b"\n")
+        self.out.write(footer_line(self.header_line, sha256, summary))
         self.out.close()
         os.chmod(self.temp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are not
         os.replace(self.temp, self.path)
@@ -135,6 +149,7 @@ def scan_log(path: str | Path, verify: bool = True) -> LogHead:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
     sha = hashlib.sha256()
     header: dict[str, Any] | None = None
+    header_line = b""
     last: dict[str, Any] | None = None
     last_block = b""
     number = 0
@@ -150,7 +165,7 @@ def scan_log(path: str | Path, verify: bool = True) -> LogHead:
                 if record.get("schema") != SCHEMA:
                     raise UserError(where, f"log schema {record.get('schema')!r} is not "
                                     f"{SCHEMA}, the one this paxossim reads")
-                header = record
+                header, header_line = record, block[:-1]
                 continue
             if last is not None:
                 if "ev" not in last or "t" not in last:
@@ -164,7 +179,22 @@ def scan_log(path: str | Path, verify: bool = True) -> LogHead:
         raise UserError(f"{path}: line {number}", "truncated: the footer line is missing")
     if verify and last.get("events_sha256") != sha.hexdigest():
         raise UserError(str(path), "corrupt: the event lines do not match the footer's sha256")
+    if verify and last.get("sha256") != seal(header_line, sha.hexdigest(), last.get("summary")):
+        raise UserError(str(path), "corrupt: the header or the summary does not match the "
+                        "footer's sha256")
+    check_header(header, f"{path}: line 1")
     return LogHead(str(path), header, last, number - 2)
+
+
+def check_header(header: dict[str, Any], where: str) -> None:
+    """The header fields a replay trusts have the types it needs."""
+    seed = header.get("seed")
+    if type(seed) is not int or seed < 0:
+        raise UserError(where, f"header seed must be a non-negative integer, got {seed!r}")
+    for key in ("scenario",) + (("schedule",) if "schedule" in header else ()):
+        if not isinstance(header.get(key), dict):
+            raise UserError(where, f"header {key} must be a table, got "
+                            f"{type(header.get(key)).__name__}")
 
 
 def event_lines(path: str | Path) -> Iterator[bytes]:
