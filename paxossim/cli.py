@@ -370,7 +370,8 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
         # The scenario as the user named it: `paxossim run` resolves it the same way.
         command = reproduce_command(Path(scenario), outcome.seed, outcome.overrides)
         click.echo(f"  reproduce: {command}")
-        click.echo(f"  log: {outcome.log_dir}")
+        if outcome.log_dir is not None:
+            click.echo(f"  log: {outcome.log_dir}")
     click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
                f"{len(failures)} failed")
     if failures:

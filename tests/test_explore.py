@@ -121,3 +121,32 @@ def test_bad_explore_input_is_one_line_and_exit_2(args: list[str], message: str)
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and message in result.output
     assert result.output.count("\n") == 1
+
+
+def test_a_simulator_error_costs_one_seed_not_the_batch(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from paxossim.experiments import explore as exploring
+
+    real = exploring.execute
+
+    def flaky(scenario, seed=None, *args, **options):  # type: ignore[no-untyped-def]
+        if seed == 3:
+            raise OverflowError("math range error")
+        return real(scenario, seed, *args, **options)
+
+    monkeypatch.setattr(exploring, "execute", flaky)
+    outcomes = exploring.explore(SCENARIOS / "dueling_proposers.toml", range(1, 6),
+                                 out_dir=tmp_path)
+    failed = [o for o in outcomes if o.failed]
+    assert [(o.seed, o.liveness, o.problem) for o in failed] == [
+        (3, "error", "simulator error: OverflowError: math range error")]
+    assert len(outcomes) == 5
+
+
+def test_backoff_is_capped_however_many_attempts() -> None:
+    from paxossim.protocols.backoff import Backoff
+
+    backoff = Backoff(base=20.0, multiplier=2.0, max=1000.0, jitter=0.5)
+    assert backoff.delay(5000, 0.5) == 1000.0
+    assert backoff.delay(1, 0.5) == 20.0

@@ -39,14 +39,15 @@ class SeedOutcome:
     """Every ``--set`` needed to reproduce the run (the user's, the variant, the swarm's)."""
     safe: bool
     liveness: str
-    """The liveness verdict: ok, failed or not-required."""
+    """The liveness verdict: ok, failed or not-required; ``error`` when the
+    simulator raised (a failure of its own kind, with ``problem`` saying what)."""
     problem: str
     """One line on what went wrong ("" if nothing did)."""
     log_dir: str | None
 
     @property
     def failed(self) -> bool:
-        return not self.safe or self.liveness == "failed"
+        return not self.safe or self.liveness in ("failed", "error")
 
 
 def parse_seeds(text: str) -> range:
@@ -152,7 +153,11 @@ def run_seed(job: Job) -> SeedOutcome:
             apply_override(raw, assignment)
         overrides = (*overrides, *swarm)
     scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
-    result = execute(scenario, job.seed, keep=False)
+    try:
+        result = execute(scenario, job.seed, keep=False)
+    except Exception as error:  # a simulator bug must cost one seed, not the batch
+        return SeedOutcome(job.seed, overrides, True, "error",
+                           f"simulator error: {type(error).__name__}: {error}", None)
     summary = result.summary
     verdict = summary["liveness"]["verdict"]
     problem = ""

@@ -6,6 +6,7 @@ A scenario writes it as flat keys in the protocol's table (``backoff_base``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,16 @@ class Backoff:
     jitter: float = 0.5
 
     def delay(self, attempt: int, uniform: float) -> float:
-        """The wait before attempt ``attempt + 1``, given a uniform draw in [0, 1)."""
-        delay = min(self.max, self.base * self.multiplier ** (attempt - 1))
+        """The wait before attempt ``attempt + 1``, given a uniform draw in [0, 1).
+
+        Past about a thousand attempts ``multiplier ** attempt`` overflows a
+        float; the wait has long been capped at ``max`` by then.
+        """
+        try:
+            grown = self.base * self.multiplier ** (attempt - 1)
+        except OverflowError:
+            grown = math.inf
+        delay = min(self.max, grown)
         return delay * (1.0 - self.jitter + 2.0 * self.jitter * uniform)
 
 
