@@ -284,3 +284,13 @@ def test_the_readme_s_scenario_reference_is_a_valid_scenario(root: Path) -> None
     scenario = scenario_from_dict(tomllib.loads(block), "README.md")
     assert scenario.quorum_sizes == (2, 2) and len(scenario.nodes) == 4
     assert scenario.requests[0].extra == {"ballot": 17 * 60 + 31}
+
+
+def test_diagrams_draw_messages_to_an_endpoint_that_is_not_a_node(tmp_path: Path) -> None:
+    """Issue 13 item 3: replies to the scripted client (no node of the scenario)
+    get a lifeline of their own instead of a KeyError."""
+    code, out, err = invoke("run", "flp_livelock", "--set", "network.latency=1",
+                            "--out", str(tmp_path))
+    assert code == 0, out + err
+    assert (tmp_path / "sequence.png").stat().st_size > 0
+    assert "participant client" in (tmp_path / "sequence.mmd").read_text()

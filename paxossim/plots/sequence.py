@@ -81,6 +81,16 @@ def traces(events: list[dict[str, Any]]) -> list[Trace]:
     return list(by_id.values())
 
 
+def lifelines(scenario: dict[str, Any], shown: list[Trace]) -> list[str]:
+    """The scenario's nodes, then any other end of a shown message (the scripted
+    client that requests come from and answers go back to), so every arrow has
+    a lifeline at both ends."""
+    names = dict.fromkeys(scenario["nodes"])
+    for trace in shown:
+        names.update(dict.fromkeys((trace.src, trace.dst)))
+    return list(names)
+
+
 def opening(events: Iterable[dict[str, Any]], messages: int) -> list[dict[str, Any]]:
     """The events a diagram of a run's first ``messages`` messages needs: everything
     up to the moment the last of them is delivered or dropped, and nothing later,
@@ -149,10 +159,10 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
     protocol = protocols.get(scenario["protocol"])
     colors = type_colors(protocol)
     marked = marks(protocol)
-    nodes = list(scenario["nodes"])
-    column = {name: index for index, name in enumerate(nodes)}
     all_traces = traces(events)
     shown = all_traces[:MAX_ARROWS]
+    nodes = lifelines(scenario, shown)
+    column = {name: index for index, name in enumerate(nodes)}
     if len(shown) < len(all_traces):
         # Draw only the time window the shown messages cover: a long run's
         # thousands of later events would bury the diagram (and take minutes).
@@ -294,9 +304,10 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
     protocol = protocols.get(scenario["protocol"])
     marked = marks(protocol)
     lines = ["sequenceDiagram"]
-    lines += [f"    participant {name}" for name in scenario["nodes"]]
+    all_traces = traces(events)
+    lines += [f"    participant {name}" for name in lifelines(scenario, all_traces)]
     steps: list[tuple[float, int, str]] = []
-    for order, trace in enumerate(traces(events)):
+    for order, trace in enumerate(all_traces):
         label = _mermaid_text(message_text(protocol, trace.kind, trace.msg, fmt))
         if trace.delivered is not None:
             arrow = "-->>" if trace.copy_of is not None else "->>"
