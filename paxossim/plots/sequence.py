@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,11 +292,22 @@ class LabelPlacer:
 
 
 def _mermaid_text(text: str) -> str:
-    """Mermaid ends a message at ';' and starts an entity code at '#': write both as codes."""
-    return "".join(_MERMAID_CODES.get(char, char) for char in text)
+    """Mermaid ends a message at ';' or a line break and starts an entity code at
+    '#': write those as codes or spaces, so that no value or name in a scenario can
+    start a line of its own (a ``link`` or ``click`` to a script, say)."""
+    return "".join(_MERMAID_CODES.get(char, " " if not char.isprintable() else char)
+                   for char in text)
 
 
 _MERMAID_CODES = {"#": "#35;", ";": "#59;"}
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _mermaid_ids(names: list[str]) -> dict[str, str]:
+    """The id each lifeline has in the diagram: its name when that is a plain word,
+    else ``n<k>`` with the name shown through ``participant n<k> as <name>``."""
+    return {name: name if _PLAIN_NAME.fullmatch(name) else f"n{index}"
+            for index, name in enumerate(names)}
 
 
 def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
@@ -305,28 +317,31 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
     marked = marks(protocol)
     lines = ["sequenceDiagram"]
     all_traces = traces(events)
-    lines += [f"    participant {name}" for name in lifelines(scenario, all_traces)]
+    ids = _mermaid_ids(lifelines(scenario, all_traces))
+    lines += [f"    participant {id_}" if id_ == name else
+              f"    participant {id_} as {_mermaid_text(name)}" for name, id_ in ids.items()]
     steps: list[tuple[float, int, str]] = []
     for order, trace in enumerate(all_traces):
         label = _mermaid_text(message_text(protocol, trace.kind, trace.msg, fmt))
+        src, dst = ids[trace.src], ids[trace.dst]
         if trace.delivered is not None:
             arrow = "-->>" if trace.copy_of is not None else "->>"
-            steps.append((trace.delivered, order, f"    {trace.src}{arrow}{trace.dst}: {label}"))
+            steps.append((trace.delivered, order, f"    {src}{arrow}{dst}: {label}"))
         else:
             steps.append((trace.sent, order,
-                          f"    {trace.src}-x{trace.dst}: {label} (dropped: {trace.why})"))
+                          f"    {src}-x{dst}: {label} (dropped: {trace.why})"))
     notes = len(steps)
     for event in events:
         kind = marked.get(event["ev"])
         if kind is not None:
             note = f"{render(kind.mark, (), event, fmt)} at t={time_label(event['t'])}"
             notes += 1
-            steps.append((event["t"], notes, f"    Note over {event['node']}: "
+            steps.append((event["t"], notes, f"    Note over {ids[event['node']]}: "
                           f"{_mermaid_text(note)}"))
     ordered = [text for _, _, text in sorted(steps, key=lambda s: (s[0], s[1]))]
     lines += ordered[:MAX_MERMAID_STEPS]
     if len(ordered) > MAX_MERMAID_STEPS:
-        names = list(scenario["nodes"])
+        names = list(ids.values())
         lines.append(f"    Note over {names[0]},{names[-1]}: ... "
                      "later steps in events.jsonl")
     return "\n".join(lines) + "\n"
