@@ -9,12 +9,20 @@ dotted key path, e.g. ``x.toml: network.links."a->b".loss: must be ...``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from paxossim.errors import UserError
 
 _MISSING = object()
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def safe_name(text: str) -> str:
+    """``text`` made a plain name (see :meth:`Table.file_name`), for default names."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:100]
+    return cleaned if SAFE_NAME.fullmatch(cleaned) else f"x{cleaned}"[:100]
 
 
 def join_key(path: str, key: str | int) -> str:
@@ -75,6 +83,15 @@ class Table:
             self.fail(f"must be a string, got {type_name(value)}", key)
         if choices and value not in choices:
             self.fail(f"must be one of {', '.join(choices)}; got {value!r}", key)
+        return value
+
+    def file_name(self, key: str, default: str) -> str:
+        """A name that becomes a folder under ``results/``: one plain path component,
+        so that no name can write outside where the user asked (``../x``, ``/etc``)."""
+        value = self.string(key, default)
+        if not SAFE_NAME.fullmatch(value):
+            self.fail(f"must be a plain name (letters, digits, '.', '_', '-', starting "
+                      f"with a letter or digit, at most 100), got {value!r}", key)
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool:

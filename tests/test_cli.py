@@ -294,3 +294,26 @@ def test_diagrams_draw_messages_to_an_endpoint_that_is_not_a_node(tmp_path: Path
     assert code == 0, out + err
     assert (tmp_path / "sequence.png").stat().st_size > 0
     assert "participant client" in (tmp_path / "sequence.mmd").read_text()
+
+
+@pytest.mark.parametrize("name", ["../../x", "/tmp/abs", ".hidden", "a/b", ""])
+def test_a_name_that_would_write_outside_results_is_refused(
+    name: str, post_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 8: the name becomes results/<name>/; it must be one plain word."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("run", str(post_scenario), "--set", f'name="{name}"')
+    assert code == 2 and "Traceback" not in out + err
+    assert "name: must be a plain name" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_name_with_spaces_gives_a_plain_default_name(tmp_path: Path) -> None:
+    source = (Path(__file__).resolve().parent.parent / "scenarios"
+              / "late_arriving_proposal.toml").read_text().replace(
+                  'name = "late_arriving_proposal"\n', "")
+    path = tmp_path / "my first run.toml"
+    path.write_text(source)
+    code, out, _ = invoke("validate", str(path))
+    assert code == 0, out
+    assert scenario_from_dict(tomllib.loads(source), str(path)).name == "my_first_run"

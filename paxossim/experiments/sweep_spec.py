@@ -42,7 +42,7 @@ import orjson
 
 from paxossim.errors import UserError
 from paxossim.scenario.model import load_raw
-from paxossim.schema import Table, type_name
+from paxossim.schema import Table, safe_name, type_name
 
 SEED_BITS = 48
 """Run seeds stay below 2**48 (15 digits) so spreadsheets hold them exactly."""
@@ -131,7 +131,7 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     path = Path(path)
     raw = load_raw(path)
     top = Table(raw, str(path))
-    name = top.string("name", path.stem)
+    name = top.file_name("name", safe_name(path.stem))
     top.string("description", "")
     scenario_name = top.string("scenario")
     seed = top.integer("seed", 0, minimum=0)

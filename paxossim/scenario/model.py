@@ -28,7 +28,7 @@ from paxossim.scenario.faults import (
     parse_random_partitions,
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
-from paxossim.schema import Table, check_number
+from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
 BALLOT_FORMATS = ("number", "clock")
@@ -294,7 +294,8 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate a raw scenario dict into a :class:`Scenario` (or raise UserError)."""
     top = Table(copy.deepcopy(raw), source)
-    name = top.string("name", Path(source).stem if source.endswith(".toml") else "scenario")
+    name = top.file_name("name", safe_name(Path(source).stem) if source.endswith(".toml")
+                         else "scenario")
     description = top.string("description", "")
     protocol_name = top.string("protocol", "paxos", choices=protocols.names())
     family = protocols.get(protocol_name)
