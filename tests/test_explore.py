@@ -150,3 +150,16 @@ def test_backoff_is_capped_however_many_attempts() -> None:
     backoff = Backoff(base=20.0, multiplier=2.0, max=1000.0, jitter=0.5)
     assert backoff.delay(5000, 0.5) == 1000.0
     assert backoff.delay(1, 0.5) == 20.0
+
+
+def test_swarm_draws_on_the_scenario_s_time_scale(tmp_path: Path) -> None:
+    """Issue 13 item 7: clock_skew runs in minutes (latency 0.1); swarm used to draw
+    1-15 whatever the unit, and correct Paxos 'failed' liveness on most seeds."""
+    outcomes = explore(SCENARIOS / "clock_skew.toml", range(1, 31), swarm=True,
+                       out_dir=tmp_path)
+    assert [o.seed for o in outcomes if o.failed] == []
+    sets = dict(s.split("=", 1) for s in outcomes[0].overrides)
+    latency = sets["network.latency"]
+    mean = float(latency.split("mean=")[1].split(",")[0].rstrip("}")) if "mean=" in latency \
+        else float(latency.split("high=")[1].rstrip("}")) if "high=" in latency else 0.0
+    assert mean < 0.2, latency

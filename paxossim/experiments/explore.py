@@ -70,6 +70,11 @@ def _pick(stream: Stream, options: tuple[Any, ...]) -> Any:
     return options[min(int(stream.random() * len(options)), len(options) - 1)]
 
 
+def _short(value: float) -> float:
+    """Four significant digits: short --set values at any time scale."""
+    return float(f"{value:.4g}")
+
+
 def _between(stream: Stream, low: float, high: float) -> float:
     """A uniform draw rounded to 3 decimals, so that it prints exactly as it is used."""
     return round(stream.uniform(low, high), 3)
@@ -82,10 +87,24 @@ def crashable(raw: dict[str, Any]) -> list[str]:
     return list(nodes) if isinstance(nodes, list) else list(raw.get("nodes", {}))
 
 
-def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
+SWARM_LATENCY = 10.0
+"""The mean latency the swarm's ranges are written for (a millisecond scenario's
+default); every time it draws is scaled by the scenario's own mean latency
+over this, so a scenario in minutes gets faults in minutes."""
+
+
+def time_scale(raw: dict[str, Any], path: str) -> float:
+    """The scenario's mean default latency over :data:`SWARM_LATENCY` (issue 13 item 7:
+    swarm drew 1-15 whatever the unit, so a scenario in minutes "failed" liveness)."""
+    scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
+    return scenario.network.default.latency.mean() / SWARM_LATENCY
+
+
+def swarm_overrides(seed: int, nodes: list[str], scale: float = 1.0) -> tuple[str, ...]:
     """The fault knobs of seed ``seed``, drawn from its stream ``swarm``, as ``--set``s.
 
-    ``nodes`` are the nodes that random crashes may hit (see :func:`crashable`).
+    ``nodes`` are the nodes that random crashes may hit (see :func:`crashable`);
+    ``scale`` multiplies every time drawn (see :func:`time_scale`).
 
     Each fault is on with probability 1/2; its strength is uniform in a range
     that a correct Paxos must survive (amnesia is never drawn: it breaks
@@ -95,15 +114,15 @@ def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
     stream = Streams(seed).stream("swarm")
     sets = []
     model = _pick(stream, LATENCY_MODELS)
-    mean = _between(stream, 1.0, 15.0)
+    mean = _short(_between(stream, 1.0, 15.0) * scale)
     if model == "exponential":
-        latency = f'{{model="exponential",mean={mean},min={round(mean / 10, 3)}}}'
+        latency = f'{{model="exponential",mean={mean},min={_short(mean / 10)}}}'
     elif model == "uniform":
-        latency = f'{{model="uniform",low={round(mean / 4, 3)},high={mean}}}'
+        latency = f'{{model="uniform",low={_short(mean / 4)},high={mean}}}'
     elif model == "lognormal":
-        latency = f'{{model="lognormal",mean={mean},std={round(mean * 1.5, 3)}}}'
+        latency = f'{{model="lognormal",mean={mean},std={_short(mean * 1.5)}}}'
     else:
-        latency = f'{{model="pareto",min={round(mean / 4, 3)},alpha=1.5}}'
+        latency = f'{{model="pareto",min={_short(mean / 4)},alpha=1.5}}'
     sets.append(f"network.latency={latency}")
     loss = _between(stream, 0.01, 0.2) if stream.random() < 0.5 else 0.0
     duplicate = _between(stream, 0.01, 0.3) if stream.random() < 0.5 else 0.0
@@ -112,17 +131,19 @@ def swarm_overrides(seed: int, nodes: list[str]) -> tuple[str, ...]:
     crashes = stream.random() < 0.5
     sets.append(f"faults.random_crashes.enabled={str(crashes).lower()}")
     if crashes:
+        up, down = _between(stream, 50.0, 1000.0), _between(stream, 5.0, 300.0)
         sets += [
-            f"faults.random_crashes.mean_up={_between(stream, 50.0, 1000.0)}",
-            f"faults.random_crashes.mean_down={_between(stream, 5.0, 300.0)}",
+            f"faults.random_crashes.mean_up={_short(up * scale)}",
+            f"faults.random_crashes.mean_down={_short(down * scale)}",
             f"faults.random_crashes.max_down={1 + int(stream.random() * len(nodes))}",
         ]
     partitions = stream.random() < 0.5
     sets.append(f"faults.random_partitions.enabled={str(partitions).lower()}")
     if partitions:
+        interval, duration = _between(stream, 20.0, 1000.0), _between(stream, 5.0, 300.0)
         sets += [
-            f"faults.random_partitions.mean_interval={_between(stream, 20.0, 1000.0)}",
-            f"faults.random_partitions.mean_duration={_between(stream, 5.0, 300.0)}",
+            f"faults.random_partitions.mean_interval={_short(interval * scale)}",
+            f"faults.random_partitions.mean_duration={_short(duration * scale)}",
         ]
     return tuple(sets)
 
@@ -148,7 +169,7 @@ def run_seed(job: Job) -> SeedOutcome:
     for assignment in overrides:
         apply_override(raw, assignment)
     if job.swarm:
-        swarm = swarm_overrides(job.seed, crashable(raw))
+        swarm = swarm_overrides(job.seed, crashable(raw), time_scale(raw, job.path))
         for assignment in swarm:
             apply_override(raw, assignment)
         overrides = (*overrides, *swarm)
@@ -208,7 +229,7 @@ def plan(
     for assignment in overrides:
         apply_override(raw, assignment)
     if swarm:
-        for assignment in swarm_overrides(seeds[0], crashable(raw)):
+        for assignment in swarm_overrides(seeds[0], crashable(raw), time_scale(raw, path)):
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or Path("results") / "explore" / scenario.name)
