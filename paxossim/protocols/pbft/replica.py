@@ -1,0 +1,407 @@
+"""A PBFT replica: normal-case three-phase ordering, execution, and view changes.
+
+Names follow Castro and Liskov (OSDI 1999): view ``v``, sequence number
+``n``, digest ``d``; ``prepared(m, v, n)`` holds once a replica logged the
+pre-prepare of ``m`` at ``(v, n)`` and 2f matching prepares from different
+backups (its own among them when it is a backup); ``committed-local`` once it
+is prepared and logged 2f+1 matching commits (its own among them).
+
+Sequence numbers start at 0 (the replicated-log checks count slots from 0).
+No checkpoints are taken, so every VIEW-CHANGE reports ``stable = 0`` and
+carries a certificate for every sequence number it prepared, and a NEW-VIEW
+re-proposes the whole prepared log: correct, but its size grows with the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.pbft.messages import (
+    Certificate,
+    Commit,
+    NewView,
+    PbftReply,
+    Prepare,
+    PrePrepare,
+    Proposal,
+    ViewChange,
+    digest,
+)
+from paxossim.protocols.replicated import (
+    NOOP,
+    ClientOptions,
+    KVStore,
+    Submit,
+    command_id,
+    session_of,
+)
+
+Key = tuple[int, int, str]
+"""(view, n, digest): what prepares and commits must match."""
+
+
+@dataclass(frozen=True)
+class PbftOptions:
+    view_timeout: float = 100.0
+    """T: how long a backup waits for a request it holds to execute before it
+    starts a view change; doubled for each further view change in a row."""
+    clients: ClientOptions = field(default_factory=ClientOptions)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    replicas: tuple[str, ...]
+    clients: tuple[str, ...]
+    options: PbftOptions
+
+    @property
+    def f(self) -> int:
+        """The number of Byzantine replicas tolerated: n = 3f + 1."""
+        return (len(self.replicas) - 1) // 3
+
+    def primary(self, view: int) -> str:
+        return self.replicas[view % len(self.replicas)]
+
+
+class Replica(Node):
+    """One of the 3f+1 replicas; primary of the views ``v`` with ``replicas[v mod n]`` = it."""
+
+    def __init__(self, ctx: Context, cluster: Cluster) -> None:
+        super().__init__(ctx)
+        self.cluster = cluster
+        self.me = ctx.node_id
+        self.others = tuple(r for r in cluster.replicas if r != self.me)
+        storage = ctx.storage
+        # Durable: the view, what was pre-prepared and prepared (a recovered
+        # replica must not prepare another request at the same (v, n)), the
+        # committed log and the state machine.
+        storage.setdefault("view", 0)
+        storage.setdefault("active", True)
+        storage.setdefault("next_n", 0)
+        storage.setdefault("applied", 0)
+        storage.setdefault("backoff", 0)
+        self.log: dict[int, tuple[int, str, str]] = storage.setdefault("log", {})
+        """n -> (view, digest, request) of the pre-prepare accepted at n (latest view)."""
+        self.certs: dict[int, Certificate] = storage.setdefault("certs", {})
+        """n -> the prepared certificate of the highest view (P of a VIEW-CHANGE)."""
+        self.decided: dict[int, str] = storage.setdefault("decided", {})
+        self.kv = KVStore(storage, cluster.options.clients.session_window)
+        # Volatile tallies of the current view.
+        self.prepares: dict[Key, set[str]] = {}
+        self.commits: dict[Key, set[str]] = {}
+        self.committed: set[Key] = set()
+        """Keys this replica sent its commit for."""
+        self.ordered: set[str] = set()
+        """Requests with a pre-prepare in the current view (not ordered twice)."""
+        self.waiting: dict[str, str] = {}
+        """Requests a client sent us that are not executed yet: cid -> request."""
+        self.requesters: dict[str, str] = {}
+        """cid -> who sent an opaque request (a scripted client), to reply to."""
+        self.view_changes: dict[int, dict[str, ViewChange]] = {}
+        self.early: list[tuple[str, Message]] = []
+        """Normal-case messages of a view we are not in yet, replayed when we are."""
+
+    # -- the paper's predicates, as overridable thresholds ---------------------
+    @property
+    def f(self) -> int:
+        return self.cluster.f
+
+    def prepare_quorum(self) -> int:
+        """Matching prepares from different backups that make ``prepared``: 2f."""
+        return 2 * self.f
+
+    def commit_quorum(self) -> int:
+        """Matching commits that make ``committed-local``: 2f + 1."""
+        return 2 * self.f + 1
+
+    @property
+    def view(self) -> int:
+        return self.ctx.storage["view"]
+
+    @property
+    def active(self) -> bool:
+        """In normal operation (not waiting for the NEW-VIEW of ``view``)."""
+        return self.ctx.storage["active"]
+
+    def is_primary(self) -> bool:
+        return self.active and self.cluster.primary(self.view) == self.me
+
+    def multicast(self, msg: Message) -> None:
+        for replica in self.others:
+            self.ctx.send(replica, msg)
+
+    # -- lifecycle --------------------------------------------------------------
+    def on_start(self) -> None:
+        if self.is_primary():
+            self.ctx.emit("elected", view=self.view)
+
+    def on_timer(self, name: str) -> None:
+        if name == "view_change":
+            self.start_view_change(self.view + 1)
+
+    def on_message(self, src: str, msg: Message) -> None:
+        if isinstance(msg, Submit):
+            self.on_request(src, msg.command)
+            return
+        claimed = getattr(msg, "sender", None)
+        if claimed != src:
+            # Authentication: nobody can speak in another replica's name.
+            self.ctx.emit("forged", type=msg.TYPE, claimed=claimed, actual=src)
+            return
+        match msg:
+            case PrePrepare() | Prepare() | Commit():
+                self.on_normal(src, msg)
+            case ViewChange():
+                self.on_view_change(msg)
+            case NewView():
+                self.on_new_view(src, msg)
+
+    # -- normal case ------------------------------------------------------------
+    def on_request(self, src: str, request: str) -> None:
+        cid = command_id(request)
+        if session_of(cid) is None:
+            self.requesters[cid] = src
+        if self.kv.executed(cid):
+            self.reply(cid, self.kv.result(cid))  # the reply was lost: send it again
+            return
+        if self.is_primary():
+            if request not in self.ordered:
+                self.order(request)
+            return
+        if cid in self.waiting:
+            return
+        self.waiting[cid] = request
+        if self.active:
+            self.ctx.send(self.cluster.primary(self.view), Submit(request))
+        if len(self.waiting) == 1 and self.active:
+            self.arm_timer()
+
+    def order(self, request: str) -> None:
+        """The primary assigns the next sequence number and multicasts PRE-PREPARE."""
+        storage = self.ctx.storage
+        n = storage["next_n"]
+        storage["next_n"] = n + 1
+        view, d = self.view, digest(request)
+        self.ordered.add(request)
+        self.log[n] = (view, d, request)
+        self.ctx.emit("pre_prepare", view=view, instance=n, value=request)
+        self.send_pre_prepare(view, n, request)
+
+    def send_pre_prepare(self, view: int, n: int, request: str) -> None:
+        self.multicast(PrePrepare(view, n, digest(request), request, self.me))
+
+    def on_normal(self, src: str, msg: PrePrepare | Prepare | Commit) -> None:
+        if msg.view > self.view or (msg.view == self.view and not self.active):
+            self.early.append((src, msg))
+            return
+        if msg.view < self.view:
+            return
+        match msg:
+            case PrePrepare():
+                self.on_pre_prepare(src, msg)
+            case Prepare():
+                if src != self.cluster.primary(msg.view):  # prepares come from backups
+                    self.prepares.setdefault((msg.view, msg.n, msg.digest), set()).add(src)
+                    self.advance(msg.view, msg.n, msg.digest)
+            case Commit():
+                self.commits.setdefault((msg.view, msg.n, msg.digest), set()).add(src)
+                self.advance(msg.view, msg.n, msg.digest)
+
+    def on_pre_prepare(self, src: str, msg: PrePrepare) -> None:
+        if src != self.cluster.primary(msg.view) or self.accepts_pre_prepare(msg) is False:
+            return
+        if msg.digest != digest(msg.request):
+            self.ctx.emit("refused", view=msg.view, instance=msg.n, value=msg.request,
+                          reason="wrong digest")
+            return
+        held = self.log.get(msg.n)
+        if held is not None and held[0] == msg.view:
+            if held[1] != msg.digest:
+                self.ctx.emit("refused", view=msg.view, instance=msg.n, value=msg.request,
+                              reason=f"already accepted {held[2]!r} at this view and n")
+            return
+        self.accept(msg.view, msg.n, msg.digest, msg.request)
+
+    def accepts_pre_prepare(self, msg: PrePrepare) -> bool:
+        """A hook for variants; a correct replica accepts any pre-prepare of the primary."""
+        return True
+
+    def accept(self, view: int, n: int, d: str, request: str) -> None:
+        """Log a pre-prepare and, as a backup, multicast PREPARE."""
+        self.log[n] = (view, d, request)
+        self.ordered.add(request)
+        self.prepares.setdefault((view, n, d), set()).add(self.me)
+        self.multicast(Prepare(view, n, d, self.me))
+        self.advance(view, n, d)
+
+    def advance(self, view: int, n: int, d: str) -> None:
+        """Check prepared(m, v, n) and committed-local(m, v, n) after a message."""
+        held = self.log.get(n)
+        if held is None or held[:2] != (view, d):
+            return
+        key, request = (view, n, d), held[2]
+        if key not in self.committed:
+            if len(self.prepares.get(key, ())) < self.prepare_quorum():
+                return
+            self.committed.add(key)
+            self.certs[n] = Certificate(n, view, d, request, tuple(sorted(self.prepares[key])))
+            # The vote the safety checker counts: sent once, when prepared.
+            self.ctx.emit("commit", view=view, instance=n, value=request)
+            self.commits.setdefault(key, set()).add(self.me)
+            self.multicast(Commit(view, n, d, self.me))
+        if len(self.commits.get(key, ())) >= self.commit_quorum():
+            self.commit_local(n, request)
+
+    def commit_local(self, n: int, request: str) -> None:
+        if self.decided.get(n) == request:
+            return
+        # A second, different value is reported anyway: the checker must see it.
+        self.decided[n] = request
+        self.ctx.emit("learned", instance=n, value=request)
+        self.execute()
+
+    def execute(self) -> None:
+        """Execute committed requests in sequence order; reply to their clients."""
+        storage = self.ctx.storage
+        progress = False
+        while storage["applied"] in self.decided:
+            n = storage["applied"]
+            request = self.decided[n]
+            executed, result = self.kv.apply(request)
+            storage["applied"] = n + 1
+            self.ctx.emit("applied", instance=n, value=request, executed=executed)
+            if request == NOOP:
+                continue
+            cid = command_id(request)
+            was_waiting = self.waiting.pop(cid, None) is not None
+            progress = progress or was_waiting or executed
+            self.reply(cid, result)
+        if progress:
+            storage["backoff"] = 0
+            self.arm_timer()
+
+    def reply(self, cid: str, result: str | None) -> None:
+        session = session_of(cid)
+        client = session[0] if session is not None else self.requesters.get(cid)
+        if client is not None:
+            self.ctx.send(client, PbftReply(self.view, cid, result, self.me))
+
+    def arm_timer(self) -> None:
+        """Run the view-change timer while a request we hold waits to execute,
+        for T * 2^k after k view changes in a row without progress."""
+        if self.waiting or not self.active:
+            backoff = self.ctx.storage["backoff"]
+            self.ctx.set_timer("view_change", self.cluster.options.view_timeout * 2 ** backoff)
+        else:
+            self.ctx.cancel_timer("view_change")
+
+    # -- view change -------------------------------------------------------------
+    def start_view_change(self, view: int) -> None:
+        storage = self.ctx.storage
+        storage["view"], storage["active"] = view, False
+        storage["backoff"] += 1
+        self.reset_view()
+        message = ViewChange(view, 0, self.prepared_set(), self.me)
+        self.ctx.emit("view_change", view=view, prepared=len(message.prepared))
+        self.multicast(message)
+        self.on_view_change(message)
+        self.arm_timer()
+
+    def prepared_set(self) -> tuple[Certificate, ...]:
+        """P: a prepared certificate per sequence number (a hook for liars)."""
+        return tuple(self.certs[n] for n in sorted(self.certs))
+
+    def reset_view(self) -> None:
+        self.prepares, self.commits, self.committed, self.ordered = {}, {}, set(), set()
+
+    def on_view_change(self, msg: ViewChange) -> None:
+        if msg.view < self.view:
+            return
+        self.view_changes.setdefault(msg.view, {})[msg.sender] = msg
+        # Liveness: f+1 replicas want a higher view, so at least one honest one
+        # does; join the smallest such view rather than wait for our timer.
+        higher = {(view, sender) for view, senders in self.view_changes.items()
+                  if view > self.view for sender in senders}
+        if len({sender for _, sender in higher}) >= self.f + 1:
+            self.start_view_change(min(view for view, _ in higher))
+            return
+        if (msg.view == self.view and not self.active
+                and self.cluster.primary(msg.view) == self.me):
+            collected = self.view_changes[msg.view]
+            if len(collected) >= 2 * self.f + 1 and self.me in collected:
+                chosen = self.new_view_set(collected)
+                proposals = self.new_view_proposals(chosen)
+                self.multicast(NewView(msg.view, chosen, proposals, self.me))
+                self.enter_view(msg.view, proposals)
+
+    def new_view_set(self, collected: dict[str, ViewChange]) -> tuple[ViewChange, ...]:
+        """V: our own view-change and 2f others' (in name order: deterministic)."""
+        others = sorted(s for s in collected if s != self.me)[:2 * self.f]
+        return tuple(collected[s] for s in sorted([self.me, *others]))
+
+    def valid(self, cert: Certificate) -> bool:
+        return (len(set(cert.prepares)) >= self.prepare_quorum()
+                and digest(cert.request) == cert.digest)
+
+    def new_view_proposals(self, view_changes: Iterable[ViewChange]) -> tuple[Proposal, ...]:
+        """O: per n from min-s on, the request prepared in the highest view, or the
+        null request where no view-change reports one."""
+        view_changes = tuple(view_changes)
+        low = max(vc.stable for vc in view_changes)
+        best: dict[int, Certificate] = {}
+        for vc in view_changes:
+            for cert in vc.prepared:
+                if cert.n >= low and self.valid(cert) and (
+                        cert.n not in best or cert.view > best[cert.n].view):
+                    best[cert.n] = cert
+        high = max(best, default=low - 1)
+        return tuple(Proposal(n, best[n].digest, best[n].request) if n in best
+                     else Proposal(n, digest(NOOP), NOOP) for n in range(low, high + 1))
+
+    def on_new_view(self, src: str, msg: NewView) -> None:
+        if msg.view < self.view or (msg.view == self.view and self.active):
+            return
+        senders = {vc.sender for vc in msg.view_changes}
+        if (src != self.cluster.primary(msg.view) or len(senders) < 2 * self.f + 1
+                or any(vc.view != msg.view for vc in msg.view_changes)
+                or self.new_view_proposals(msg.view_changes) != msg.pre_prepares):
+            self.ctx.emit("refused_new_view", view=msg.view, primary=src)
+            return
+        self.enter_view(msg.view, msg.pre_prepares)
+
+    def enter_view(self, view: int, proposals: tuple[Proposal, ...]) -> None:
+        storage = self.ctx.storage
+        storage["view"], storage["active"] = view, True
+        self.reset_view()
+        self.view_changes = {v: c for v, c in self.view_changes.items() if v > view}
+        primary = self.cluster.primary(view)
+        self.ctx.emit("new_view", view=view, primary=primary, proposals=len(proposals))
+        if primary == self.me:
+            self.ctx.emit("elected", view=view)
+            if any(p.request == NOOP for p in proposals):
+                self.ctx.emit("noop_allowed", value=NOOP)
+            # max-s + 1: a higher number left from an earlier view would leave a gap.
+            storage["next_n"] = proposals[-1].n + 1 if proposals else 0
+            for p in proposals:
+                self.log[p.n] = (view, p.digest, p.request)
+                self.ordered.add(p.request)
+            for request in list(self.waiting.values()):
+                if request not in self.ordered:
+                    self.order(request)
+        else:
+            for p in proposals:
+                self.accept(view, p.n, p.digest, p.request)
+            for request in self.waiting.values():
+                self.ctx.send(primary, Submit(request))
+        self.arm_timer()
+        early, self.early = self.early, []
+        for src, msg in early:
+            self.on_normal(src, msg)
+
+    def state(self) -> dict[str, Any]:
+        return {"view": self.view, "active": self.active,
+                "primary": self.cluster.primary(self.view),
+                "executed": self.ctx.storage["applied"], "waiting": sorted(self.waiting)}
