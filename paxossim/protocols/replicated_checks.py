@@ -43,8 +43,11 @@ class ReplicatedLogCheck(StreamCheck):
 
     def __init__(self, protocol: str, scenario: Mapping[str, Any]) -> None:
         self.scenario = scenario
+        # Byzantine replicas' applied logs and decisions are lies: not held to
+        # the prefix, and not evidence of durability.
+        self.untrusted = frozenset(scenario.get("byzantine", ()))
         self.replicas = frozenset(n for n, roles in scenario["nodes"].items()
-                                  if "replica" in roles)
+                                  if "replica" in roles and n not in self.untrusted)
         kinds = ("invoke", "respond", "learned", "applied", "campaign", "elected", "deposed")
         self.kind = {kind: f"{protocol}.{kind}" for kind in kinds}
         self.kinds = frozenset({*self.kind.values(), "send", "crash", "recover"})
@@ -121,10 +124,14 @@ class ReplicatedLogCheck(StreamCheck):
             self.acknowledged.append((event["t"], event["id"], event["node"]))
 
     def _learned(self, event: dict[str, Any]) -> None:
+        if event["node"] in self.untrusted:
+            return
         self.decided.add(command_id(event["value"]))
 
     def _applied(self, event: dict[str, Any]) -> None:
         node, slot, value, time = event["node"], event["instance"], event["value"], event["t"]
+        if node in self.untrusted:
+            return
         expected = self.next_slot.get(node, 0)
         if slot != expected:
             self.violations.append(Violation(
