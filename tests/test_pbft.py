@@ -1,0 +1,204 @@
+"""PBFT: the paper's predicates on hand-fed replicas, then whole runs.
+
+Hand-fed replicas (FakeContext) pin down prepared(m, v, n), committed-local
+and sender authentication; the bundled scenarios show the normal case, a view
+change past a silent primary, an equivocating primary survived with f = 1,
+the violation with f + 1 liars, and a broken quorum caught by the generic
+checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fakes import FakeContext
+from replog_support import of_kind, raw_scenario, run_named, run_raw
+
+from paxossim.errors import UserError
+from paxossim.protocols.pbft.messages import (
+    Certificate,
+    Commit,
+    NewView,
+    PbftReply,
+    Prepare,
+    PrePrepare,
+    Proposal,
+    ViewChange,
+    digest,
+)
+from paxossim.protocols.pbft.replica import Cluster, PbftOptions, Replica
+from paxossim.protocols.replicated import NOOP, Submit
+from paxossim.scenario.model import scenario_from_dict
+
+REPLICAS = ("r0", "r1", "r2", "r3")
+CLUSTER = Cluster(REPLICAS, ("c1",), PbftOptions())
+M = "c1#1|put|k|v"
+D = digest(M)
+
+
+def replica(node: str) -> tuple[Replica, FakeContext]:
+    ctx = FakeContext(node)
+    node_ = Replica(ctx, CLUSTER)
+    node_.on_start()
+    return node_, ctx
+
+
+def kinds(ctx: FakeContext, kind: str) -> list[dict[str, Any]]:
+    return [e for e in ctx.events if e["ev"] == kind]
+
+
+def test_a_backup_prepares_on_2f_prepares_and_commits_locally_on_2f_plus_1_commits() -> None:
+    r1, ctx = replica("r1")
+    r1.on_message("r0", PrePrepare(0, 0, D, M, "r0"))
+    assert ctx.take() == [(r, Prepare(0, 0, D, "r1")) for r in ("r0", "r2", "r3")]
+    assert not kinds(ctx, "commit")
+    r1.on_message("r0", Prepare(0, 0, D, "r0"))  # the primary does not prepare
+    assert not kinds(ctx, "commit")
+    r1.on_message("r2", Prepare(0, 0, D, "r2"))  # with its own: 2f = 2 prepares
+    assert kinds(ctx, "commit") == [{"ev": "commit", "view": 0, "instance": 0, "value": M}]
+    assert ctx.take() == [(r, Commit(0, 0, D, "r1")) for r in ("r0", "r2", "r3")]
+    r1.on_message("r2", Commit(0, 0, D, "r2"))
+    assert not kinds(ctx, "learned")  # 2 of 2f+1 = 3 commits
+    r1.on_message("r3", Commit(0, 0, D, "r3"))
+    assert [e["value"] for e in kinds(ctx, "learned")] == [M]
+    assert ctx.take() == [("c1", PbftReply(0, "c1#1", "ok", "r1"))]
+
+
+def test_the_primary_needs_2f_prepares_from_backups() -> None:
+    r0, ctx = replica("r0")
+    r0.on_message("c1", Submit(M))
+    assert ctx.take() == [(r, PrePrepare(0, 0, D, M, "r0")) for r in ("r1", "r2", "r3")]
+    r0.on_message("r1", Prepare(0, 0, D, "r1"))
+    assert not kinds(ctx, "commit")
+    r0.on_message("r2", Prepare(0, 0, D, "r2"))
+    assert [e["instance"] for e in kinds(ctx, "commit")] == [0]
+    r0.on_message("c1", Submit(M))  # a retransmission is not ordered twice
+    assert len(kinds(ctx, "pre_prepare")) == 1
+
+
+def test_a_message_claiming_another_sender_is_dropped() -> None:
+    r1, ctx = replica("r1")
+    r1.on_message("r0", PrePrepare(0, 0, D, M, "r0"))
+    r1.on_message("r3", Prepare(0, 0, D, "r2"))  # r3 speaks in r2's name
+    assert kinds(ctx, "forged") == [{"ev": "forged", "type": "prepare", "claimed": "r2",
+                                     "actual": "r3"}]
+    assert not kinds(ctx, "commit")
+
+
+def test_a_backup_refuses_a_wrong_digest_and_a_second_pre_prepare_at_one_view_and_n() -> None:
+    r1, ctx = replica("r1")
+    r1.on_message("r0", PrePrepare(0, 0, "bad", M, "r0"))
+    r1.on_message("r2", PrePrepare(0, 0, D, M, "r2"))  # not the primary
+    assert ctx.take() == []
+    r1.on_message("r0", PrePrepare(0, 0, D, M, "r0"))
+    other = "c1#2|get|k"
+    r1.on_message("r0", PrePrepare(0, 0, digest(other), other, "r0"))
+    assert [e["reason"] for e in kinds(ctx, "refused")] == [
+        "wrong digest", f"already accepted {M!r} at this view and n"]
+    assert ctx.take() == [(r, Prepare(0, 0, D, "r1")) for r in ("r0", "r2", "r3")]
+
+
+def test_new_view_reproposes_the_highest_view_certificate_and_fills_gaps_with_null() -> None:
+    r1, _ = replica("r1")
+    old, new = "c1#1|get|a", "c1#2|get|b"
+    changes = (
+        ViewChange(1, 0, (Certificate(0, 0, digest(old), old, ("r2", "r3")),), "r1"),
+        ViewChange(1, 0, (Certificate(0, 1, digest(new), new, ("r1", "r3")),
+                          Certificate(2, 0, digest(old), old, ("r1", "r2"))), "r2"),
+        ViewChange(1, 0, (Certificate(1, 0, digest(new), new, ("r2",)),), "r3"),  # 1 < 2f
+    )
+    assert r1.new_view_proposals(changes) == (
+        Proposal(0, digest(new), new), Proposal(1, digest(NOOP), NOOP),
+        Proposal(2, digest(old), old))
+
+
+def test_a_backup_refuses_a_new_view_whose_pre_prepares_do_not_follow_from_its_view_changes() \
+        -> None:
+    r2, ctx = replica("r2")
+    changes = tuple(ViewChange(1, 0, (), s) for s in ("r1", "r2", "r3"))
+    r2.on_message("r1", NewView(1, changes, (Proposal(0, D, M),), "r1"))
+    assert kinds(ctx, "refused_new_view") and r2.view == 0
+    r2.on_message("r1", NewView(1, changes[:2], (), "r1"))  # 2 < 2f+1 view-changes
+    assert r2.view == 0
+    r2.on_message("r1", NewView(1, changes, (), "r1"))
+    assert (r2.view, r2.active) == (1, True)
+
+
+# -- whole runs -----------------------------------------------------------------
+
+
+def messages_per_command(n: int) -> float:
+    raw = raw_scenario("pbft_normal")
+    raw["nodes"] = {f"r{i}": ["replica"] for i in range(n)} | {"c1": ["client"]}
+    result = run_raw(raw)
+    assert result.safe
+    return result.summary["replicated_log"]["messages_per_command"]
+
+
+@pytest.mark.parametrize("n", [4, 7])
+def test_normal_case_message_count_follows_the_three_phase_pattern(n: int) -> None:
+    # request 1, pre-prepare n-1, prepare (n-1)(n-1) (each backup to the
+    # others), commit n(n-1), reply n; nobody sends to itself.
+    expected = 1 + (n - 1) + (n - 1) ** 2 + n * (n - 1) + n
+    assert messages_per_command(n) == expected
+
+
+def test_normal_run_is_safe_linearizable_and_takes_five_one_way_delays() -> None:
+    result = run_named("pbft_normal")
+    assert result.safe
+    log = result.summary["replicated_log"]
+    assert log["linearizability"]["verdict"] == "ok"
+    assert log["commands_answered"] == log["commands_invoked"] >= 3
+    assert log["commit_latency"]["p50"] == 5 * 10.0  # request, 3 phases, reply
+    assert result.header["scenario"]["quorums"] == {"phase1": 3, "phase2": 3}
+    assert not of_kind(result, "view_change")
+
+
+def test_the_default_quorum_is_2f_plus_1_and_other_replica_counts_are_refused() -> None:
+    raw = raw_scenario("pbft_normal")
+    raw["nodes"] = {f"r{i}": ["replica"] for i in range(7)} | {"c1": ["client"]}
+    assert scenario_from_dict(dict(raw)).quorum_sizes == (5, 5)
+    raw["nodes"] = {f"r{i}": ["replica"] for i in range(5)} | {"c1": ["client"]}
+    with pytest.raises(UserError, match="3f \\+ 1"):
+        scenario_from_dict(raw)
+
+
+def test_a_silent_primary_is_replaced_by_a_view_change_and_requests_commit() -> None:
+    result = run_named("pbft_silent_primary")
+    assert result.safe
+    assert {e["node"] for e in of_kind(result, "view_change")} == {"r1", "r2", "r3"}
+    assert [e["node"] for e in of_kind(result, "elected")] == ["r1"]
+    log = result.summary["replicated_log"]
+    assert log["linearizability"]["verdict"] == "ok"
+    assert log["commands_answered"] == log["commands_invoked"] > 5
+
+
+def test_an_equivocating_primary_is_survived_with_f_equal_one() -> None:
+    result = run_named("pbft_equivocating_primary")
+    assert result.safe
+    assert [e["reason"] for e in of_kind(result, "refused")] == ["wrong digest"]
+    assert {e["view"] for e in of_kind(result, "new_view")} == {1}
+    committed = {e["instance"] for e in of_kind(result, "learned") if e["node"] != "r0"}
+    assert len(committed) > 5
+
+
+def test_f_plus_one_byzantine_replicas_break_agreement() -> None:
+    result = run_named("pbft_f_plus_one")
+    invariants = {v["invariant"] for v in result.summary["safety"]["violations"]}
+    assert invariants == {"agreement", "prefix"}
+
+
+def test_commit_quorum_2f_is_caught_under_an_equivocating_primary() -> None:
+    raw = raw_scenario("pbft_equivocating_primary")
+    raw["variant"] = "commit-quorum-2f"
+    result = run_raw(raw)
+    assert "agreement" in {v["invariant"] for v in result.summary["safety"]["violations"]}
+
+
+def test_same_seed_gives_identical_log_lines() -> None:
+    raw = raw_scenario("pbft_silent_primary")
+    raw["network"] = {"latency": {"model": "uniform", "low": 5.0, "high": 15.0}}
+    first, second = run_raw(raw, seed=3), run_raw(raw, seed=3)
+    assert first.lines == second.lines
+    assert run_raw(raw, seed=4).lines != first.lines
