@@ -94,13 +94,16 @@ class Replica(Node):
         self.commits: dict[Key, set[str]] = {}
         self.committed: set[Key] = set()
         """Keys this replica sent its commit for."""
-        self.ordered: set[str] = set()
-        """Requests with a pre-prepare in the current view (not ordered twice)."""
+        self.ordered: dict[str, int] = {}
+        """Request -> its n, for requests with a pre-prepare in the current view
+        (not ordered twice; what a client's retransmission makes us resend)."""
         self.waiting: dict[str, str] = {}
         """Requests a client sent us that are not executed yet: cid -> request."""
         self.requesters: dict[str, str] = {}
         """cid -> who sent an opaque request (a scripted client), to reply to."""
         self.view_changes: dict[int, dict[str, ViewChange]] = {}
+        self.sent_view_change: ViewChange | None = None
+        self.sent_new_view: NewView | None = None
         self.early: list[tuple[str, Message]] = []
         """Normal-case messages of a view we are not in yet, replayed when we are."""
 
@@ -164,20 +167,38 @@ class Replica(Node):
         cid = command_id(request)
         if session_of(cid) is None:
             self.requesters[cid] = src
+        # A retransmitted request means someone is stuck, maybe on a lost
+        # message: repeat ours (the paper's library retransmits likewise).
+        if self.active and request in self.ordered:
+            self.resend(request)
+        elif not self.active and self.sent_view_change is not None:
+            self.multicast(self.sent_view_change)
         if self.kv.executed(cid):
             self.reply(cid, self.kv.result(cid))  # the reply was lost: send it again
             return
+        new = cid not in self.waiting
+        if new:
+            # The primary waits too: a primary whose requests cannot commit
+            # (its commits lost, a backup gone) must let the view change.
+            self.waiting[cid] = request
+            if len(self.waiting) == 1 and self.active:
+                self.arm_timer()
         if self.is_primary():
             if request not in self.ordered:
                 self.order(request)
-            return
-        if cid in self.waiting:
-            return
-        self.waiting[cid] = request
-        if self.active:
+        elif new and self.active:
             self.ctx.send(self.cluster.primary(self.view), Submit(request))
-        if len(self.waiting) == 1 and self.active:
-            self.arm_timer()
+
+    def resend(self, request: str) -> None:
+        n = self.ordered[request]
+        view, d, _ = self.log[n]
+        key = (view, n, d)
+        if self.cluster.primary(view) == self.me:
+            self.send_pre_prepare(view, n, request)
+        elif self.me in self.prepares.get(key, ()):
+            self.multicast(Prepare(view, n, d, self.me))
+        if key in self.committed:
+            self.multicast(Commit(view, n, d, self.me))
 
     def order(self, request: str) -> None:
         """The primary assigns the next sequence number and multicasts PRE-PREPARE."""
@@ -185,7 +206,7 @@ class Replica(Node):
         n = storage["next_n"]
         storage["next_n"] = n + 1
         view, d = self.view, digest(request)
-        self.ordered.add(request)
+        self.ordered[request] = n
         self.log[n] = (view, d, request)
         self.ctx.emit("pre_prepare", view=view, instance=n, value=request)
         self.send_pre_prepare(view, n, request)
@@ -232,7 +253,7 @@ class Replica(Node):
     def accept(self, view: int, n: int, d: str, request: str) -> None:
         """Log a pre-prepare and, as a backup, multicast PREPARE."""
         self.log[n] = (view, d, request)
-        self.ordered.add(request)
+        self.ordered[request] = n
         self.prepares.setdefault((view, n, d), set()).add(self.me)
         self.multicast(Prepare(view, n, d, self.me))
         self.advance(view, n, d)
@@ -304,7 +325,7 @@ class Replica(Node):
         storage["view"], storage["active"] = view, False
         storage["backoff"] += 1
         self.reset_view()
-        message = ViewChange(view, 0, self.prepared_set(), self.me)
+        message = self.sent_view_change = ViewChange(view, 0, self.prepared_set(), self.me)
         self.ctx.emit("view_change", view=view, prepared=len(message.prepared))
         self.multicast(message)
         self.on_view_change(message)
@@ -315,10 +336,14 @@ class Replica(Node):
         return tuple(self.certs[n] for n in sorted(self.certs))
 
     def reset_view(self) -> None:
-        self.prepares, self.commits, self.committed, self.ordered = {}, {}, set(), set()
+        self.prepares, self.commits, self.committed, self.ordered = {}, {}, set(), {}
 
     def on_view_change(self, msg: ViewChange) -> None:
         if msg.view < self.view:
+            return
+        sent = self.sent_new_view
+        if self.active and sent is not None and sent.view == msg.view:
+            self.ctx.send(msg.sender, sent)  # it missed our NEW-VIEW
             return
         self.view_changes.setdefault(msg.view, {})[msg.sender] = msg
         # Liveness: f+1 replicas want a higher view, so at least one honest one
@@ -334,7 +359,8 @@ class Replica(Node):
             if len(collected) >= 2 * self.f + 1 and self.me in collected:
                 chosen = self.new_view_set(collected)
                 proposals = self.new_view_proposals(chosen)
-                self.multicast(NewView(msg.view, chosen, proposals, self.me))
+                self.sent_new_view = NewView(msg.view, chosen, proposals, self.me)
+                self.multicast(self.sent_new_view)
                 self.enter_view(msg.view, proposals)
 
     def new_view_set(self, collected: dict[str, ViewChange]) -> tuple[ViewChange, ...]:
@@ -387,7 +413,7 @@ class Replica(Node):
             storage["next_n"] = proposals[-1].n + 1 if proposals else 0
             for p in proposals:
                 self.log[p.n] = (view, p.digest, p.request)
-                self.ordered.add(p.request)
+                self.ordered[p.request] = p.n
             for request in list(self.waiting.values()):
                 if request not in self.ordered:
                     self.order(request)
