@@ -217,3 +217,16 @@ def test_lossy_reordering_network_stays_safe_and_answers_every_command(name: str
         log = result.summary["replicated_log"]
         assert result.safe, seed
         assert log["commands_answered"] == log["commands_invoked"] > 2, seed
+
+
+def test_f_equal_two_survives_an_equivocating_and_a_silent_primary_with_doubling_timeouts() \
+        -> None:
+    result = run_named("pbft_f2")
+    assert result.safe
+    assert result.header["scenario"]["quorums"] == {"phase1": 5, "phase2": 5}
+    assert [e["node"] for e in of_kind(result, "elected")] == ["r0", "r2"]
+    timeout = result.header["scenario"]["pbft"]["view_timeout"]
+    starts = {e["view"]: e["t"] for e in of_kind(result, "view_change") if e["node"] == "r4"}
+    assert starts[2] - starts[1] == 2 * timeout
+    log = result.summary["replicated_log"]
+    assert log["commands_answered"] == log["commands_invoked"] > 10
