@@ -230,3 +230,20 @@ def test_f_equal_two_survives_an_equivocating_and_a_silent_primary_with_doubling
     assert starts[2] - starts[1] == 2 * timeout
     log = result.summary["replicated_log"]
     assert log["commands_answered"] == log["commands_invoked"] > 10
+
+
+def test_a_crashed_primary_s_prepared_requests_are_reproposed_at_the_same_numbers() -> None:
+    result = run_named("pbft_primary_crash")
+    assert result.safe
+    crash = of_kind(result, "crash")[0]["t"]
+    before = {e["instance"] for e in of_kind(result, "learned") if e["t"] < crash + 50}
+    new_view = [e for e in of_kind(result, "new_view") if e["node"] == "r1"]
+    assert new_view and new_view[0]["proposals"] == len(before) > 3
+    log = result.summary["replicated_log"]
+    assert log["commands_answered"] == log["commands_invoked"] > len(before)
+
+
+@pytest.mark.parametrize("variant", ["view-change-without-certificates", "skip-prepare"])
+def test_a_view_change_that_loses_certificates_is_caught(variant: str) -> None:
+    result = run_named("pbft_primary_crash", top={"variant": variant})
+    assert "agreement" in {v["invariant"] for v in result.summary["safety"]["violations"]}

@@ -116,6 +116,10 @@ class Replica(Node):
         """Matching prepares from different backups that make ``prepared``: 2f."""
         return 2 * self.f
 
+    def prepared(self, key: Key) -> bool:
+        """prepared(m, v, n), given that the pre-prepare of ``key`` is logged."""
+        return len(self.prepares.get(key, ())) >= self.prepare_quorum()
+
     def commit_quorum(self) -> int:
         """Matching commits that make ``committed-local``: 2f + 1."""
         return 2 * self.f + 1
@@ -265,10 +269,11 @@ class Replica(Node):
             return
         key, request = (view, n, d), held[2]
         if key not in self.committed:
-            if len(self.prepares.get(key, ())) < self.prepare_quorum():
+            if not self.prepared(key):
                 return
             self.committed.add(key)
-            self.certs[n] = Certificate(n, view, d, request, tuple(sorted(self.prepares[key])))
+            self.certs[n] = Certificate(n, view, d, request,
+                                        tuple(sorted(self.prepares.get(key, ()))))
             # The vote the safety checker counts: sent once, when prepared.
             self.ctx.emit("commit", view=view, instance=n, value=request)
             self.commits.setdefault(key, set()).add(self.me)

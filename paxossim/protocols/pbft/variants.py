@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from paxossim.protocols.base import Context, Message
 from paxossim.protocols.contract import Variant
-from paxossim.protocols.pbft.messages import Commit, Prepare, PrePrepare, digest
+from paxossim.protocols.pbft.messages import Certificate, Commit, Prepare, PrePrepare, digest
 from paxossim.protocols.pbft.replica import Cluster, Replica
 from paxossim.protocols.replicated import NOOP
 
@@ -71,6 +71,28 @@ class SmallQuorums(Replica):
         return 2 * self.f
 
 
+class SkipPrepare(Replica):
+    """Sends its commit as soon as it accepts a pre-prepare, with no prepare
+    phase. Its certificates hold no prepares, so the view change (which it
+    runs unchanged) drops them, and what it committed is lost with the view."""
+
+    def prepared(self, key: tuple[int, int, str]) -> bool:
+        return True
+
+    def accept(self, view: int, n: int, d: str, request: str) -> None:
+        self.log[n] = (view, d, request)
+        self.ordered[request] = n
+        self.advance(view, n, d)
+
+
+class NoCertificates(Replica):
+    """Sends VIEW-CHANGE with an empty P: the next primary re-proposes nothing,
+    and reuses sequence numbers that already committed."""
+
+    def prepared_set(self) -> tuple[Certificate, ...]:
+        return ()
+
+
 @dataclass(frozen=True)
 class PbftVariant(Variant):
     replica: type[Replica] = Replica
@@ -91,4 +113,8 @@ VARIANTS: dict[str, PbftVariant] = {
     "commit-quorum-2f": PbftVariant(
         "broken: prepared on 2f-1 prepares and committed-local on 2f commits "
         "(one fewer each)", replica=SmallQuorums),
+    "skip-prepare": PbftVariant(
+        "broken: commits on the pre-prepare alone, with no prepare phase", replica=SkipPrepare),
+    "view-change-without-certificates": PbftVariant(
+        "broken: view-changes carry no prepared certificates", replica=NoCertificates),
 }
