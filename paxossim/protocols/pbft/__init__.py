@@ -39,9 +39,11 @@ enough to commit.
 **Modelled and left out.** Signatures are unforgeable tokens: each message
 names its sender, the runtime tells the receiver the true sender, and a
 replica drops a message whose claimed sender differs (``forged`` events).
-No checkpoints, watermarks or garbage collection: view-changes carry
-``stable = 0`` and every prepared certificate, and a lagging replica has no
-state transfer. Requests are the shared KV commands; the client is the
+Checkpoints every K requests become stable at 2f+1 matching digests; the log
+below is discarded and the watermarks move (a primary whose window is full
+holds requests back). Not modelled: the checkpoint proof in VIEW-CHANGE, and
+state transfer, so a replica that falls behind a stable checkpoint stops
+executing (it still votes). Requests are the shared KV commands; the client is the
 shared KV client, answered by f+1 matching replies. The decision rule counts
 a replica's ``commit`` event, emitted when it sends its COMMIT, so a
 request is decided once 2f+1 honest replicas prepared it in one view: the
@@ -57,6 +59,7 @@ from paxossim.protocols.base import Context, Node
 from paxossim.protocols.contract import DecisionRule, EventKind, Protocol, StreamCheck
 from paxossim.protocols.pbft.client import make_pbft_client
 from paxossim.protocols.pbft.messages import (
+    Checkpoint,
     Commit,
     NewView,
     PbftReply,
@@ -93,6 +96,9 @@ EVENTS: tuple[EventKind, ...] = SHARED + CLIENT_EVENTS + (
               mark="refuses n={instance}", mark_style="refusal"),
     EventKind("forged", ("type", "claimed", "actual"),
               "{node} drops a {type} from {actual} claiming to be {claimed}"),
+    EventKind("stable_checkpoint", ("instance",),
+              "{node}'s checkpoint after n={instance} is stable: the log below is discarded",
+              told=False),
     EventKind("view_change", ("view", "prepared"),
               "{node} starts a view change to view {view} ({prepared} prepared)",
               mark="view-change {view}", mark_style="fault"),
@@ -107,7 +113,7 @@ class PBFTProtocol(Protocol):
     name = "pbft"
     description = "PBFT: 3f+1 replicas order clients' commands despite f Byzantine ones"
     roles = ("replica", "client")
-    messages = (Submit, PrePrepare, Prepare, Commit, PbftReply, ViewChange, NewView)
+    messages = (Submit, PrePrepare, Prepare, Commit, PbftReply, Checkpoint, ViewChange, NewView)
     events = EVENTS
     decision = DecisionRule(vote="commit", voters="replica", round="view",
                             instance="instance", learn="learned", proposals=("request",),
@@ -128,11 +134,15 @@ class PBFTProtocol(Protocol):
         defaults = PbftOptions()
         return PbftOptions(
             view_timeout=table.number("view_timeout", defaults.view_timeout, positive=True),
+            checkpoint_interval=table.integer("checkpoint_interval",
+                                              defaults.checkpoint_interval, minimum=1),
             clients=parse_client_options(table),
         )
 
     def options_to_dict(self, options: PbftOptions) -> dict[str, Any]:
-        return {"view_timeout": options.view_timeout} | client_options_to_dict(options.clients)
+        return {"view_timeout": options.view_timeout,
+                "checkpoint_interval": options.checkpoint_interval,
+                } | client_options_to_dict(options.clients)
 
     def make_node(self, node_id: str, scenario: Any, ctx: Context, variant: str) -> Node:
         replicas = tuple(scenario.nodes_with("replica"))

@@ -74,6 +74,17 @@ class PbftReply(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint(Message):
+    """CHECKPOINT(n, d, i): the sender's state after executing ``n`` has digest ``digest``."""
+
+    TYPE: ClassVar[str] = "checkpoint"
+    LABEL: ClassVar[str] = "checkpoint n={n}"
+    n: int
+    digest: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
 class Certificate:
     """A prepared certificate ``P_m``: the pre-prepare of ``request`` at ``(view, n)``
     and the backups whose matching prepares the sender holds (2f of them)."""
@@ -88,8 +99,9 @@ class Certificate:
 @dataclass(frozen=True, slots=True)
 class ViewChange(Message):
     """VIEW-CHANGE(v+1, n, C, P, i): move to ``view``; ``stable`` is the first
-    sequence number not covered by the sender's last stable checkpoint (0: no
-    checkpoints are taken); ``prepared`` is P, one certificate per n."""
+    sequence number not covered by the sender's last stable checkpoint (0: none
+    yet; the proof C is not modelled); ``prepared`` is P, one certificate per
+    n from ``stable`` on."""
 
     TYPE: ClassVar[str] = "view-change"
     LABEL: ClassVar[str] = "view-change v={view}"

@@ -7,9 +7,12 @@ backups (its own among them when it is a backup); ``committed-local`` once it
 is prepared and logged 2f+1 matching commits (its own among them).
 
 Sequence numbers start at 0 (the replicated-log checks count slots from 0).
-No checkpoints are taken, so every VIEW-CHANGE reports ``stable = 0`` and
-carries a certificate for every sequence number it prepared, and a NEW-VIEW
-re-proposes the whole prepared log: correct, but its size grows with the run.
+Every K requests a replica multicasts CHECKPOINT(n, d) with the digest of its
+state; 2f+1 matching ones make the checkpoint *stable*: the log below it is
+discarded, the low watermark moves to it and the high watermark 2K above, so
+the log and the VIEW-CHANGE messages stay bounded. Not modelled: the
+checkpoint proof inside VIEW-CHANGE, and state transfer (a replica that fell
+behind a stable checkpoint stops executing; it still votes).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from paxossim.protocols.base import Context, Message, Node
 from paxossim.protocols.pbft.messages import (
     Certificate,
+    Checkpoint,
     Commit,
     NewView,
     PbftReply,
@@ -48,6 +54,8 @@ class PbftOptions:
     view_timeout: float = 100.0
     """T: how long a backup waits for a request it holds to execute before it
     starts a view change; doubled for each further view change in a row."""
+    checkpoint_interval: int = 16
+    """K: a checkpoint after every K requests; the watermark window is 2K."""
     clients: ClientOptions = field(default_factory=ClientOptions)
 
 
@@ -83,6 +91,8 @@ class Replica(Node):
         storage.setdefault("next_n", 0)
         storage.setdefault("applied", 0)
         storage.setdefault("backoff", 0)
+        storage.setdefault("stable", 0)
+        """h + 1: the first n not covered by the last stable checkpoint."""
         self.log: dict[int, tuple[int, str, str]] = storage.setdefault("log", {})
         """n -> (view, digest, request) of the pre-prepare accepted at n (latest view)."""
         self.certs: dict[int, Certificate] = storage.setdefault("certs", {})
@@ -102,7 +112,11 @@ class Replica(Node):
         self.requesters: dict[str, str] = {}
         """cid -> who sent an opaque request (a scripted client), to reply to."""
         self.view_changes: dict[int, dict[str, ViewChange]] = {}
+        self.checkpoints: dict[tuple[int, str], set[str]] = {}
+        self.last_checkpoint: Checkpoint | None = None
         self.sent_view_change: ViewChange | None = None
+        self.timer_view: int | None = None
+        """The view whose NEW-VIEW our timer waits for (armed at 2f+1 view-changes)."""
         self.sent_new_view: NewView | None = None
         self.early: list[tuple[str, Message]] = []
         """Normal-case messages of a view we are not in yet, replayed when we are."""
@@ -161,6 +175,8 @@ class Replica(Node):
         match msg:
             case PrePrepare() | Prepare() | Commit():
                 self.on_normal(src, msg)
+            case Checkpoint():
+                self.on_checkpoint(src, msg)
             case ViewChange():
                 self.on_view_change(msg)
             case NewView():
@@ -194,20 +210,31 @@ class Replica(Node):
             self.ctx.send(self.cluster.primary(self.view), Submit(request))
 
     def resend(self, request: str) -> None:
-        n = self.ordered[request]
-        view, d, _ = self.log[n]
-        key = (view, n, d)
-        if self.cluster.primary(view) == self.me:
-            self.send_pre_prepare(view, n, request)
-        elif self.me in self.prepares.get(key, ()):
-            self.multicast(Prepare(view, n, d, self.me))
-        if key in self.committed:
-            self.multicast(Commit(view, n, d, self.me))
+        """Repeat our messages of this view for every n from the low watermark
+        to the request's: a slot before it (a null request, which no client
+        retransmits) may be what blocks execution somewhere. And our last
+        checkpoint: a replica that missed it may sit at a full window."""
+        for n in range(self.ctx.storage["stable"], self.ordered[request] + 1):
+            held = self.log.get(n)
+            if held is None or held[0] != self.view:
+                continue
+            view, d, logged = held
+            key = (view, n, d)
+            if self.cluster.primary(view) == self.me:
+                self.send_pre_prepare(view, n, logged)
+            elif self.me in self.prepares.get(key, ()):
+                self.multicast(Prepare(view, n, d, self.me))
+            if key in self.committed:
+                self.multicast(Commit(view, n, d, self.me))
+        if self.last_checkpoint is not None:
+            self.multicast(self.last_checkpoint)
 
     def order(self, request: str) -> None:
         """The primary assigns the next sequence number and multicasts PRE-PREPARE."""
         storage = self.ctx.storage
         n = storage["next_n"]
+        if not self.in_window(n):
+            return  # ordered once a checkpoint moves the window (see stabilize)
         storage["next_n"] = n + 1
         view, d = self.view, digest(request)
         self.ordered[request] = n
@@ -222,7 +249,7 @@ class Replica(Node):
         if msg.view > self.view or (msg.view == self.view and not self.active):
             self.early.append((src, msg))
             return
-        if msg.view < self.view:
+        if msg.view < self.view or not self.in_window(msg.n):
             return
         match msg:
             case PrePrepare():
@@ -249,6 +276,11 @@ class Replica(Node):
                               reason=f"already accepted {held[2]!r} at this view and n")
             return
         self.accept(msg.view, msg.n, msg.digest, msg.request)
+
+    def in_window(self, n: int) -> bool:
+        """Between the low and high watermarks (h < n <= H in the paper)."""
+        low = self.ctx.storage["stable"]
+        return low <= n < low + 2 * self.cluster.options.checkpoint_interval
 
     def accepts_pre_prepare(self, msg: PrePrepare) -> bool:
         """A hook for variants; a correct replica accepts any pre-prepare of the primary."""
@@ -299,6 +331,8 @@ class Replica(Node):
             executed, result = self.kv.apply(request)
             storage["applied"] = n + 1
             self.ctx.emit("applied", instance=n, value=request, executed=executed)
+            if (n + 1) % self.cluster.options.checkpoint_interval == 0:
+                self.checkpoint(n)
             if request == NOOP:
                 continue
             cid = command_id(request)
@@ -308,6 +342,46 @@ class Replica(Node):
         if progress:
             storage["backoff"] = 0
             self.arm_timer()
+
+    # -- checkpoints -------------------------------------------------------------
+    def checkpoint(self, n: int) -> None:
+        """Multicast the digest of the state after executing ``n``."""
+        kv = self.kv
+        state = orjson.dumps([kv.data, kv.results, kv.sessions],
+                             option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        message = self.last_checkpoint = Checkpoint(n, digest(state.decode()), self.me)
+        self.multicast(message)
+        self.on_checkpoint(self.me, message)
+
+    def on_checkpoint(self, src: str, msg: Checkpoint) -> None:
+        if msg.n < self.ctx.storage["stable"]:
+            return
+        voters = self.checkpoints.setdefault((msg.n, msg.digest), set())
+        voters.add(src)
+        if len(voters) >= 2 * self.f + 1:
+            self.stabilize(msg.n + 1)
+
+    def stabilize(self, low: int) -> None:
+        """A checkpoint below ``low`` is stable: discard the log below it, move
+        the watermarks, and (as primary) order what the full window held back."""
+        storage = self.ctx.storage
+        if low <= storage["stable"]:
+            return
+        storage["stable"] = low
+        self.ctx.emit("stable_checkpoint", instance=low - 1)
+        for table in (self.log, self.certs):
+            for n in [n for n in table if n < low]:
+                del table[n]
+        for n in [n for n in self.decided if n < min(low, storage["applied"])]:
+            del self.decided[n]
+        self.checkpoints = {key: v for key, v in self.checkpoints.items() if key[0] >= low}
+        for tally in (self.prepares, self.commits):
+            for key in [key for key in tally if key[1] < low]:
+                del tally[key]
+        if self.is_primary():
+            for request in list(self.waiting.values()):
+                if request not in self.ordered:
+                    self.order(request)
 
     def reply(self, cid: str, result: str | None) -> None:
         session = session_of(cid)
@@ -330,15 +404,18 @@ class Replica(Node):
         storage["view"], storage["active"] = view, False
         storage["backoff"] += 1
         self.reset_view()
-        message = self.sent_view_change = ViewChange(view, 0, self.prepared_set(), self.me)
+        message = self.sent_view_change = ViewChange(
+            view, storage["stable"], self.prepared_set(), self.me)
         self.ctx.emit("view_change", view=view, prepared=len(message.prepared))
+        self.ctx.cancel_timer("view_change")
         self.multicast(message)
         self.on_view_change(message)
-        self.arm_timer()
 
     def prepared_set(self) -> tuple[Certificate, ...]:
-        """P: a prepared certificate per sequence number (a hook for liars)."""
-        return tuple(self.certs[n] for n in sorted(self.certs))
+        """P: a prepared certificate per sequence number above the stable
+        checkpoint (a hook for broken variants)."""
+        low = self.ctx.storage["stable"]
+        return tuple(self.certs[n] for n in sorted(self.certs) if n >= low)
 
     def reset_view(self) -> None:
         self.prepares, self.commits, self.committed, self.ordered = {}, {}, set(), {}
@@ -358,15 +435,23 @@ class Replica(Node):
         if len({sender for _, sender in higher}) >= self.f + 1:
             self.start_view_change(min(view for view, _ in higher))
             return
-        if (msg.view == self.view and not self.active
-                and self.cluster.primary(msg.view) == self.me):
-            collected = self.view_changes[msg.view]
-            if len(collected) >= 2 * self.f + 1 and self.me in collected:
-                chosen = self.new_view_set(collected)
-                proposals = self.new_view_proposals(chosen)
-                self.sent_new_view = NewView(msg.view, chosen, proposals, self.me)
-                self.multicast(self.sent_new_view)
-                self.enter_view(msg.view, proposals)
+        if msg.view != self.view or self.active:
+            return
+        collected = self.view_changes[msg.view]
+        if len(collected) < 2 * self.f + 1 or self.me not in collected:
+            return
+        if self.timer_view != msg.view:
+            # As in the paper (4.5.2): the wait for NEW-VIEW starts only once
+            # 2f+1 replicas want this view, so that one replica whose timer ran
+            # out alone does not run ahead through views nobody else joins.
+            self.timer_view = msg.view
+            self.arm_timer()
+        if self.cluster.primary(msg.view) == self.me:
+            chosen = self.new_view_set(collected)
+            proposals = self.new_view_proposals(chosen)
+            self.sent_new_view = NewView(msg.view, chosen, proposals, self.me)
+            self.multicast(self.sent_new_view)
+            self.enter_view(msg.view, chosen, proposals)
 
     def new_view_set(self, collected: dict[str, ViewChange]) -> tuple[ViewChange, ...]:
         """V: our own view-change and 2f others' (in name order: deterministic)."""
@@ -401,12 +486,15 @@ class Replica(Node):
                 or self.new_view_proposals(msg.view_changes) != msg.pre_prepares):
             self.ctx.emit("refused_new_view", view=msg.view, primary=src)
             return
-        self.enter_view(msg.view, msg.pre_prepares)
+        self.enter_view(msg.view, msg.view_changes, msg.pre_prepares)
 
-    def enter_view(self, view: int, proposals: tuple[Proposal, ...]) -> None:
+    def enter_view(self, view: int, view_changes: tuple[ViewChange, ...],
+                   proposals: tuple[Proposal, ...]) -> None:
         storage = self.ctx.storage
         storage["view"], storage["active"] = view, True
         self.reset_view()
+        # min-s, V's latest stable checkpoint, may be ahead of ours.
+        self.stabilize(max(vc.stable for vc in view_changes))
         self.view_changes = {v: c for v, c in self.view_changes.items() if v > view}
         primary = self.cluster.primary(view)
         self.ctx.emit("new_view", view=view, primary=primary, proposals=len(proposals))
@@ -415,7 +503,7 @@ class Replica(Node):
             if any(p.request == NOOP for p in proposals):
                 self.ctx.emit("noop_allowed", value=NOOP)
             # max-s + 1: a higher number left from an earlier view would leave a gap.
-            storage["next_n"] = proposals[-1].n + 1 if proposals else 0
+            storage["next_n"] = proposals[-1].n + 1 if proposals else storage["stable"]
             for p in proposals:
                 self.log[p.n] = (view, p.digest, p.request)
                 self.ordered[p.request] = p.n
@@ -433,6 +521,6 @@ class Replica(Node):
             self.on_normal(src, msg)
 
     def state(self) -> dict[str, Any]:
-        return {"view": self.view, "active": self.active,
+        return {"view": self.view, "active": self.active, "stable": self.ctx.storage["stable"],
                 "primary": self.cluster.primary(self.view),
                 "executed": self.ctx.storage["applied"], "waiting": sorted(self.waiting)}
