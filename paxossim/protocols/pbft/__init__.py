@@ -41,9 +41,9 @@ names its sender, the runtime tells the receiver the true sender, and a
 replica drops a message whose claimed sender differs (``forged`` events).
 Checkpoints every K requests become stable at 2f+1 matching digests; the log
 below is discarded and the watermarks move (a primary whose window is full
-holds requests back). Not modelled: the checkpoint proof in VIEW-CHANGE, and
-state transfer, so a replica that falls behind a stable checkpoint stops
-executing (it still votes). Requests are the shared KV commands; the client is the
+holds requests back); a replica that falls behind a stable checkpoint fetches
+the state and checks it against the checkpoint's digest. Not modelled: the
+checkpoint proof in VIEW-CHANGE. Requests are the shared KV commands; the client is the
 shared KV client, answered by f+1 matching replies. The decision rule counts
 a replica's ``commit`` event, emitted when it sends its COMMIT, so a
 request is decided once 2f+1 honest replicas prepared it in one view: the
@@ -61,10 +61,12 @@ from paxossim.protocols.pbft.client import make_pbft_client
 from paxossim.protocols.pbft.messages import (
     Checkpoint,
     Commit,
+    Fetch,
     NewView,
     PbftReply,
     Prepare,
     PrePrepare,
+    State,
     ViewChange,
 )
 from paxossim.protocols.pbft.replica import Cluster, PbftOptions, Replica
@@ -99,6 +101,9 @@ EVENTS: tuple[EventKind, ...] = SHARED + CLIENT_EVENTS + (
     EventKind("stable_checkpoint", ("instance",),
               "{node}'s checkpoint after n={instance} is stable: the log below is discarded",
               told=False),
+    EventKind("installed", ("upto", "source"),
+              "{node} installs the state through n={upto} from {source} (state transfer)",
+              mark="state transfer", mark_style="note"),
     EventKind("view_change", ("view", "prepared"),
               "{node} starts a view change to view {view} ({prepared} prepared)",
               mark="view-change {view}", mark_style="fault"),
@@ -113,7 +118,8 @@ class PBFTProtocol(Protocol):
     name = "pbft"
     description = "PBFT: 3f+1 replicas order clients' commands despite f Byzantine ones"
     roles = ("replica", "client")
-    messages = (Submit, PrePrepare, Prepare, Commit, PbftReply, Checkpoint, ViewChange, NewView)
+    messages = (Submit, PrePrepare, Prepare, Commit, PbftReply, Checkpoint, Fetch, State,
+                ViewChange, NewView)
     events = EVENTS
     decision = DecisionRule(vote="commit", voters="replica", round="view",
                             instance="instance", learn="learned", proposals=("request",),

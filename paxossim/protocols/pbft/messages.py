@@ -85,6 +85,28 @@ class Checkpoint(Message):
 
 
 @dataclass(frozen=True, slots=True)
+class Fetch(Message):
+    """State transfer: the sender fell behind the stable checkpoint ``n``."""
+
+    TYPE: ClassVar[str] = "fetch"
+    LABEL: ClassVar[str] = "fetch n={n}"
+    n: int
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
+class State(Message):
+    """The state (the KV store, as JSON) after executing ``n``; the receiver
+    checks it against the digest 2f+1 checkpoints vouched for."""
+
+    TYPE: ClassVar[str] = "state"
+    LABEL: ClassVar[str] = "state n={n}"
+    n: int
+    state: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True)
 class Certificate:
     """A prepared certificate ``P_m``: the pre-prepare of ``request`` at ``(view, n)``
     and the backups whose matching prepares the sender holds (2f of them)."""
@@ -109,6 +131,9 @@ class ViewChange(Message):
     stable: int
     prepared: tuple[Certificate, ...]
     sender: str
+    answer: bool = False
+    """Sent again to a replica still asking for ``view`` after we moved past it
+    (an answer is never answered: no two replicas can bounce one forever)."""
 
 
 @dataclass(frozen=True, slots=True)

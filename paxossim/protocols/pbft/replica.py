@@ -10,15 +10,16 @@ Sequence numbers start at 0 (the replicated-log checks count slots from 0).
 Every K requests a replica multicasts CHECKPOINT(n, d) with the digest of its
 state; 2f+1 matching ones make the checkpoint *stable*: the log below it is
 discarded, the low watermark moves to it and the high watermark 2K above, so
-the log and the VIEW-CHANGE messages stay bounded. Not modelled: the
-checkpoint proof inside VIEW-CHANGE, and state transfer (a replica that fell
-behind a stable checkpoint stops executing; it still votes).
+the log and the VIEW-CHANGE messages stay bounded. A replica that finds
+itself behind a stable checkpoint fetches the state from the replicas that
+vouched for it and checks it against their digest (state transfer, whole
+state at once). Not modelled: the checkpoint proof inside VIEW-CHANGE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -28,11 +29,13 @@ from paxossim.protocols.pbft.messages import (
     Certificate,
     Checkpoint,
     Commit,
+    Fetch,
     NewView,
     PbftReply,
     Prepare,
     PrePrepare,
     Proposal,
+    State,
     ViewChange,
     digest,
 )
@@ -114,7 +117,13 @@ class Replica(Node):
         self.view_changes: dict[int, dict[str, ViewChange]] = {}
         self.checkpoints: dict[tuple[int, str], set[str]] = {}
         self.last_checkpoint: Checkpoint | None = None
+        self.snapshots: dict[int, str] = {}
+        """Our state after each checkpoint at or above the stable one (for state transfer)."""
+        self.fetching: tuple[int, str] | None = None
+        """The stable checkpoint (n, digest) whose state we are fetching."""
         self.sent_view_change: ViewChange | None = None
+        self.own_view_changes: dict[int, ViewChange] = {}
+        """Ours for views we asked for and have not entered (answered to stragglers)."""
         self.timer_view: int | None = None
         """The view whose NEW-VIEW our timer waits for (armed at 2f+1 view-changes)."""
         self.sent_new_view: NewView | None = None
@@ -177,6 +186,11 @@ class Replica(Node):
                 self.on_normal(src, msg)
             case Checkpoint():
                 self.on_checkpoint(src, msg)
+            case Fetch():
+                if msg.n in self.snapshots:
+                    self.ctx.send(src, State(msg.n, self.snapshots[msg.n], self.me))
+            case State():
+                self.on_state(msg)
             case ViewChange():
                 self.on_view_change(msg)
             case NewView():
@@ -189,7 +203,9 @@ class Replica(Node):
             self.requesters[cid] = src
         # A retransmitted request means someone is stuck, maybe on a lost
         # message: repeat ours (the paper's library retransmits likewise).
-        if self.active and request in self.ordered:
+        again = (cid in self.waiting or request in self.ordered
+                 or (src not in self.cluster.replicas and not self.is_primary()))
+        if self.active and again:
             self.resend(request)
         elif not self.active and self.sent_view_change is not None:
             self.multicast(self.sent_view_change)
@@ -211,10 +227,12 @@ class Replica(Node):
 
     def resend(self, request: str) -> None:
         """Repeat our messages of this view for every n from the low watermark
-        to the request's: a slot before it (a null request, which no client
-        retransmits) may be what blocks execution somewhere. And our last
-        checkpoint: a replica that missed it may sit at a full window."""
-        for n in range(self.ctx.storage["stable"], self.ordered[request] + 1):
+        to the request's (to the last we logged, if it has none yet): a slot
+        before it (a null request, which no client retransmits) may be what
+        blocks execution somewhere. And our last checkpoint: a replica that
+        missed it may sit at a full window."""
+        upto = self.ordered.get(request, max(self.log, default=-1))
+        for n in range(self.ctx.storage["stable"], upto + 1):
             held = self.log.get(n)
             if held is None or held[0] != self.view:
                 continue
@@ -349,17 +367,50 @@ class Replica(Node):
         kv = self.kv
         state = orjson.dumps([kv.data, kv.results, kv.sessions],
                              option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-        message = self.last_checkpoint = Checkpoint(n, digest(state.decode()), self.me)
+        self.snapshots[n] = text = state.decode()
+        message = self.last_checkpoint = Checkpoint(n, digest(text), self.me)
         self.multicast(message)
         self.on_checkpoint(self.me, message)
 
     def on_checkpoint(self, src: str, msg: Checkpoint) -> None:
-        if msg.n < self.ctx.storage["stable"]:
+        storage = self.ctx.storage
+        if msg.n < storage["stable"] - 1:
             return
         voters = self.checkpoints.setdefault((msg.n, msg.digest), set())
         voters.add(src)
-        if len(voters) >= 2 * self.f + 1:
-            self.stabilize(msg.n + 1)
+        if len(voters) < 2 * self.f + 1:
+            return
+        self.stabilize(msg.n + 1)
+        if storage["applied"] <= msg.n == storage["stable"] - 1:
+            # Behind the stable checkpoint: the requests below it are gone
+            # from every log, so only its state can bring us forward.
+            self.fetching = (msg.n, msg.digest)
+            for voter in sorted(voters - {self.me}):
+                self.ctx.send(voter, Fetch(msg.n, self.me))
+
+    def on_state(self, msg: State) -> None:
+        storage = self.ctx.storage
+        if self.fetching != (msg.n, digest(msg.state)) or storage["applied"] > msg.n:
+            return
+        data, results, sessions = orjson.loads(msg.state)
+        kv = self.kv
+        kv.data.clear()
+        kv.data.update(data)
+        kv.results.clear()
+        kv.results.update(results)
+        kv.sessions.clear()
+        # JSON made the sequence numbers strings; the store keys them by int.
+        kv.sessions.update({client: [high, {int(seq): result for seq, result in done.items()}]
+                            for client, (high, done) in sessions.items()})
+        storage["applied"] = msg.n + 1
+        self.fetching = None
+        for n in [n for n in self.decided if n <= msg.n]:
+            del self.decided[n]
+        self.ctx.emit("installed", upto=msg.n + 1, source=msg.sender)
+        for cid in [cid for cid in self.waiting if kv.executed(cid)]:
+            del self.waiting[cid]
+        self.execute()
+        self.arm_timer()
 
     def stabilize(self, low: int) -> None:
         """A checkpoint below ``low`` is stable: discard the log below it, move
@@ -374,7 +425,8 @@ class Replica(Node):
                 del table[n]
         for n in [n for n in self.decided if n < min(low, storage["applied"])]:
             del self.decided[n]
-        self.checkpoints = {key: v for key, v in self.checkpoints.items() if key[0] >= low}
+        self.checkpoints = {key: v for key, v in self.checkpoints.items() if key[0] >= low - 1}
+        self.snapshots = {n: v for n, v in self.snapshots.items() if n >= low - 1}
         for tally in (self.prepares, self.commits):
             for key in [key for key in tally if key[1] < low]:
                 del tally[key]
@@ -406,6 +458,7 @@ class Replica(Node):
         self.reset_view()
         message = self.sent_view_change = ViewChange(
             view, storage["stable"], self.prepared_set(), self.me)
+        self.own_view_changes[view] = message
         self.ctx.emit("view_change", view=view, prepared=len(message.prepared))
         self.ctx.cancel_timer("view_change")
         self.multicast(message)
@@ -422,6 +475,11 @@ class Replica(Node):
 
     def on_view_change(self, msg: ViewChange) -> None:
         if msg.view < self.view:
+            own = self.own_view_changes.get(msg.view)
+            if own is not None and not msg.answer:
+                # It may lack ours, lost, to complete that view change; we left
+                # it because 2f+1 wanted it, so completing it helps us all.
+                self.ctx.send(msg.sender, replace(own, answer=True))
             return
         sent = self.sent_new_view
         if self.active and sent is not None and sent.view == msg.view:
@@ -496,6 +554,7 @@ class Replica(Node):
         # min-s, V's latest stable checkpoint, may be ahead of ours.
         self.stabilize(max(vc.stable for vc in view_changes))
         self.view_changes = {v: c for v, c in self.view_changes.items() if v > view}
+        self.own_view_changes = {v: c for v, c in self.own_view_changes.items() if v > view}
         primary = self.cluster.primary(view)
         self.ctx.emit("new_view", view=view, primary=primary, proposals=len(proposals))
         if primary == self.me:
