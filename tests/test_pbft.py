@@ -18,12 +18,15 @@ from replog_support import of_kind, raw_scenario, run_named, run_raw
 from paxossim.errors import UserError
 from paxossim.protocols.pbft.messages import (
     Certificate,
+    Checkpoint,
     Commit,
+    Fetch,
     NewView,
     PbftReply,
     Prepare,
     PrePrepare,
     Proposal,
+    State,
     ViewChange,
     digest,
 )
@@ -33,13 +36,15 @@ from paxossim.scenario.model import scenario_from_dict
 
 REPLICAS = ("r0", "r1", "r2", "r3")
 CLUSTER = Cluster(REPLICAS, ("c1",), PbftOptions())
+SMALL = Cluster(REPLICAS, ("c1",), PbftOptions(checkpoint_interval=1))
+"""A checkpoint after every request, a watermark window of 2."""
 M = "c1#1|put|k|v"
 D = digest(M)
 
 
-def replica(node: str) -> tuple[Replica, FakeContext]:
+def replica(node: str, cluster: Cluster = CLUSTER) -> tuple[Replica, FakeContext]:
     ctx = FakeContext(node)
-    node_ = Replica(ctx, CLUSTER)
+    node_ = Replica(ctx, cluster)
     node_.on_start()
     return node_, ctx
 
@@ -249,3 +254,67 @@ def test_a_crashed_primary_s_prepared_requests_are_reproposed_at_the_same_number
 def test_a_view_change_that_loses_certificates_is_caught(variant: str) -> None:
     result = run_named("pbft_primary_crash", top={"variant": variant})
     assert "agreement" in {v["invariant"] for v in result.summary["safety"]["violations"]}
+
+
+def commit_at(node: Replica, n: int, request: str) -> None:
+    """Feed ``node`` (a backup) what commits ``request`` at n in view 0."""
+    d = digest(request)
+    node.on_message("r0", PrePrepare(0, n, d, request, "r0"))
+    node.on_message("r2", Prepare(0, n, d, "r2"))
+    for other in ("r2", "r3"):
+        node.on_message(other, Commit(0, n, d, other))
+
+
+def test_a_checkpoint_stable_at_2f_plus_1_discards_the_log_and_moves_the_watermarks() -> None:
+    r1, ctx = replica("r1", SMALL)
+    r1.on_message("r0", PrePrepare(0, 2, D, M, "r0"))  # beyond the high watermark (2)
+    assert ctx.take() == []
+    commit_at(r1, 0, M)
+    mine = next(m for _, m in ctx.take() if isinstance(m, Checkpoint))
+    assert (mine.n, r1.ctx.storage["stable"]) == (0, 0)
+    r1.on_message("r2", Checkpoint(0, mine.digest, "r2"))
+    r1.on_message("r3", Checkpoint(0, "other", "r3"))  # does not match
+    assert r1.ctx.storage["stable"] == 0
+    r1.on_message("r3", Checkpoint(0, mine.digest, "r3"))
+    assert r1.ctx.storage["stable"] == 1 and 0 not in r1.log and 0 not in r1.certs
+    r1.on_message("r0", PrePrepare(0, 2, D, M, "r0"))  # inside the window now
+    assert [m for _, m in ctx.take()] == [Prepare(0, 2, D, "r1")] * 3
+
+
+def test_a_replica_behind_a_stable_checkpoint_fetches_the_state_and_checks_its_digest() -> None:
+    ahead, _ = replica("r2", SMALL)
+    ahead.on_message("r0", PrePrepare(0, 0, D, M, "r0"))
+    ahead.on_message("r1", Prepare(0, 0, D, "r1"))
+    for other in ("r1", "r3"):
+        ahead.on_message(other, Commit(0, 0, D, other))
+    state = ahead.snapshots[0]
+    behind, ctx = replica("r1", SMALL)
+    for voter in ("r0", "r2", "r3"):
+        behind.on_message(voter, Checkpoint(0, digest(state), voter))
+    assert [(dst, m) for dst, m in ctx.take()] == [(r, Fetch(0, "r1")) for r in ("r0", "r2", "r3")]
+    behind.on_message("r3", State(0, state.replace("v", "w"), "r3"))  # a lie: wrong digest
+    assert behind.ctx.storage["applied"] == 0
+    behind.on_message("r2", State(0, state, "r2"))
+    assert behind.ctx.storage["applied"] == 1 and behind.kv.data == {"k": "v"}
+    assert kinds(ctx, "installed") == [{"ev": "installed", "upto": 1, "source": "r2"}]
+
+
+def test_checkpoints_bound_the_view_change_and_state_transfer_keeps_laggards_going() -> None:
+    # Checkpoints every 2 requests (a window of 4), two clients with three
+    # commands in flight each, on a lossy network with the primary crashing.
+    raw = raw_scenario("pbft_primary_crash")
+    raw["nodes"]["c2"] = ["client"]
+    raw["pbft"] |= {"checkpoint_interval": 2, "outstanding": 3, "stop_at": 2000.0}
+    raw["network"] = {"latency": {"model": "uniform", "low": 2.0, "high": 30.0},
+                      "loss": 0.1, "duplicate": 0.05}
+    raw["horizon"] = 4000.0
+    installed = 0
+    for seed in range(1, 6):
+        result = run_raw(raw, seed=seed)
+        log = result.summary["replicated_log"]
+        assert result.safe, seed
+        assert log["commands_answered"] == log["commands_invoked"] > 10, seed
+        assert of_kind(result, "stable_checkpoint")
+        assert all(e["prepared"] <= 4 for e in of_kind(result, "view_change"))
+        installed += len(of_kind(result, "installed"))
+    assert installed > 0
