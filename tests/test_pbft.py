@@ -318,3 +318,16 @@ def test_checkpoints_bound_the_view_change_and_state_transfer_keeps_laggards_goi
         assert all(e["prepared"] <= 4 for e in of_kind(result, "view_change"))
         installed += len(of_kind(result, "installed"))
     assert installed > 0
+
+
+def test_f_equal_two_survives_a_crashed_primary_and_a_replica_lying_in_view_changes() -> None:
+    # The liar omits its prepared certificates; any 2f+1 view-changes still
+    # hold f+1 honest ones, one of which prepared each committed request.
+    raw = raw_scenario("pbft_primary_crash")
+    raw["nodes"] = {f"r{i}": ["replica"] for i in range(7)} | {"c1": ["client"]}
+    raw["variants"] = {"r1": "view-change-liar"}
+    result = run_raw(raw)
+    assert result.safe
+    assert of_kind(result, "new_view")
+    log = result.summary["replicated_log"]
+    assert log["commands_answered"] == log["commands_invoked"] > 5

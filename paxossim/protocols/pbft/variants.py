@@ -115,6 +115,9 @@ VARIANTS: dict[str, PbftVariant] = {
         "(one fewer each)", replica=SmallQuorums),
     "skip-prepare": PbftVariant(
         "broken: commits on the pre-prepare alone, with no prepare phase", replica=SkipPrepare),
+    "view-change-liar": PbftVariant(
+        "Byzantine: a correct replica whose view-changes omit its prepared certificates",
+        byzantine=True, replica=NoCertificates),
     "view-change-without-certificates": PbftVariant(
         "broken: view-changes carry no prepared certificates", replica=NoCertificates),
 }
