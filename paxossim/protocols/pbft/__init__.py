@@ -25,29 +25,44 @@ prepared, f+1 of them honest, so any 2f+1 VIEW-CHANGE messages include a
 prepared certificate for it, and the next primary's NEW-VIEW must
 re-propose it at the same ``n``: the order survives views.
 
-**View change.** A backup holding a client's request that does not execute
+**View change.** A replica holding a client's request that does not execute
 within T starts a view change: it multicasts VIEW-CHANGE(v+1, n, P) with its
 prepared certificates P and stops taking part in view v. The primary of v+1,
-with 2f+1 view-changes, multicasts NEW-VIEW(v+1, V, O): per sequence number,
-the request prepared in the highest view in V, or the null request where
-none was; backups recompute O from V and refuse a NEW-VIEW that does not
-match. A replica that sees f+1 view-changes for higher views joins the
-smallest (one of them is honest); the timeout doubles for each further view
-change without progress, so that eventually a correct primary lasts long
-enough to commit.
+with 2f+1 view-changes, multicasts NEW-VIEW(v+1, V, O): per sequence number
+from the latest stable checkpoint in V, the request prepared in the highest
+view in V, or the null request where none was; backups recompute O from V
+and refuse a NEW-VIEW that does not match. A replica that sees f+1
+view-changes for higher views joins the smallest (one of them is honest);
+its wait for NEW-VIEW starts once 2f+1 replicas asked for the view, and
+doubles for each further view change without progress, so that eventually a
+correct primary lasts long enough to commit.
+
+**Checkpoints.** Every K requests a replica multicasts CHECKPOINT(n, d) with
+the digest of its state; 2f+1 matching ones make it stable: the log below is
+discarded and the watermarks move to [n+1, n+1+2K) (a primary whose window
+is full holds requests back). A replica that finds itself behind a stable
+checkpoint fetches the state from those who vouched for it and checks it
+against their digest (state transfer).
+
+**Lost messages.** Links may lose and duplicate. A client retransmits to all;
+a replica that receives a request again repeats its messages of the current
+view for every sequence number up to it (and its last checkpoint, or its
+VIEW-CHANGE while changing views), and a replica that moved past a view
+answers a straggler's VIEW-CHANGE for it with its own. No periodic traffic
+otherwise: the normal case costs exactly the three phases.
 
 **Modelled and left out.** Signatures are unforgeable tokens: each message
 names its sender, the runtime tells the receiver the true sender, and a
 replica drops a message whose claimed sender differs (``forged`` events).
-Checkpoints every K requests become stable at 2f+1 matching digests; the log
-below is discarded and the watermarks move (a primary whose window is full
-holds requests back); a replica that falls behind a stable checkpoint fetches
-the state and checks it against the checkpoint's digest. Not modelled: the
-checkpoint proof in VIEW-CHANGE. Requests are the shared KV commands; the client is the
-shared KV client, answered by f+1 matching replies. The decision rule counts
-a replica's ``commit`` event, emitted when it sends its COMMIT, so a
-request is decided once 2f+1 honest replicas prepared it in one view: the
-scenario's phase-2 quorum defaults to 2f+1 (:meth:`PBFTProtocol.default_quorums`).
+Messages carried inside others (the VIEW-CHANGEs in a NEW-VIEW, the prepare
+senders of a certificate) and clients' requests are trusted as they come:
+none of the Byzantine variants forges them. Not modelled either: the
+checkpoint proof in VIEW-CHANGE. Requests are the shared KV commands; the
+client is the shared KV client, answered by f+1 matching replies. The
+decision rule counts a replica's ``commit`` event, emitted when it sends its
+COMMIT, so a request is decided once 2f+1 honest replicas prepared it in one
+view: the scenario's phase-2 quorum defaults to 2f+1
+(:meth:`PBFTProtocol.default_quorums`).
 """
 
 from __future__ import annotations
