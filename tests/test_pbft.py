@@ -9,12 +9,16 @@ checks.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fakes import FakeContext
 from replog_support import of_kind, raw_scenario, run_named, run_raw
 
+from paxossim.cli import main
 from paxossim.errors import UserError
 from paxossim.protocols.pbft.messages import (
     Certificate,
@@ -331,3 +335,20 @@ def test_f_equal_two_survives_a_crashed_primary_and_a_replica_lying_in_view_chan
     assert of_kind(result, "new_view")
     log = result.summary["replicated_log"]
     assert log["commands_answered"] == log["commands_invoked"] > 5
+
+
+def test_the_bundled_sweep_costs_the_three_phases_per_command(tmp_path: Path) -> None:
+    spec = Path(__file__).resolve().parent.parent / "scenarios" / "sweep_pbft.toml"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--workers", "1",
+                                       "--seeds-per-point", "1", "--no-charts"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert len(rows) == 8 and all(row["safety_violations"] == "0" for row in rows)
+    for row in rows:
+        n = int(row["replicas"])
+        pattern = (n - 1) * (2 * n - 1) + 2 * n
+        if row["variants.r0"] == "correct":
+            # plus one round of checkpoints (n(n-1) messages) over ~20 commands
+            assert pattern <= float(row["messages_per_command_mean"]) <= pattern + n * (n - 1) / 10
+            assert float(row["commit_p50_mean"]) == 50.0
