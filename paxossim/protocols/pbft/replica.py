@@ -281,7 +281,7 @@ class Replica(Node):
                 self.advance(msg.view, msg.n, msg.digest)
 
     def on_pre_prepare(self, src: str, msg: PrePrepare) -> None:
-        if src != self.cluster.primary(msg.view) or self.accepts_pre_prepare(msg) is False:
+        if src != self.cluster.primary(msg.view):
             return
         if msg.digest != digest(msg.request):
             self.ctx.emit("refused", view=msg.view, instance=msg.n, value=msg.request,
@@ -299,10 +299,6 @@ class Replica(Node):
         """Between the low and high watermarks (h < n <= H in the paper)."""
         low = self.ctx.storage["stable"]
         return low <= n < low + 2 * self.cluster.options.checkpoint_interval
-
-    def accepts_pre_prepare(self, msg: PrePrepare) -> bool:
-        """A hook for variants; a correct replica accepts any pre-prepare of the primary."""
-        return True
 
     def accept(self, view: int, n: int, d: str, request: str) -> None:
         """Log a pre-prepare and, as a backup, multicast PREPARE."""
