@@ -26,6 +26,7 @@ _BUILT_IN: dict[str, str] = {
     "multipaxos": "paxossim.protocols.multipaxos:MultiPaxosProtocol",
     "p2p": "paxossim.protocols.p2p:P2PProtocol",
     "leader_write": "paxossim.protocols.leader_write:LeaderWriteProtocol",
+    "pbft": "paxossim.protocols.pbft:PBFTProtocol",
 }
 
 

@@ -33,6 +33,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from paxossim.protocols.base import Context, Message, Node
+from paxossim.protocols.quorums import majority
 from paxossim.schema import Table
 
 RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause"})
@@ -155,6 +156,11 @@ class Protocol(ABC):
 
     @abstractmethod
     def options_to_dict(self, options: Any) -> dict[str, Any]: ...
+
+    def default_quorums(self, voters: int) -> tuple[int, int]:
+        """Phase-1 and phase-2 quorum sizes over ``voters`` voters when the
+        scenario's ``[quorums]`` sets none: majorities (PBFT: 2f+1 of 3f+1)."""
+        return majority(voters), majority(voters)
 
     def parse_request(self, item: Table) -> dict[str, Any]:
         """Validate a ``[[requests]]`` item's protocol-specific keys (``request_keys``)."""

@@ -359,10 +359,15 @@ class Client:
                 self.home = pending.target
                 self.send(msg.id)
             return  # no leader known: the retry timer moves on
-        del self.pending[msg.id]
-        self.ctx.cancel_timer(f"retry:{msg.id}")
         self.home = self.replicas.index(src) if src in self.replicas else self.home
-        self.ctx.emit("respond", id=msg.id, result=msg.result)
+        self.answered(msg.id, msg.result)
+
+    def answered(self, cid: str, result: str | None) -> None:
+        """``cid`` is answered: record the response, then issue what is due
+        (shared with clients that need several replies, as PBFT's)."""
+        del self.pending[cid]
+        self.ctx.cancel_timer(f"retry:{cid}")
+        self.ctx.emit("respond", id=cid, result=result)
         while self.deferred and not self.window_full():
             self.deferred -= 1
             self.issue()

@@ -44,15 +44,20 @@ class ReplicatedLogCheck(StreamCheck):
 
     def __init__(self, protocol: str, scenario: Mapping[str, Any]) -> None:
         self.scenario = scenario
+        # Byzantine replicas' applied logs and decisions are lies: not held to
+        # the prefix, and not evidence of durability.
+        self.untrusted = frozenset(scenario.get("byzantine", ()))
         self.replicas = frozenset(n for n, roles in scenario["nodes"].items()
-                                  if "replica" in roles)
-        kinds = ("invoke", "respond", "learned", "applied", "campaign", "elected", "deposed")
+                                  if "replica" in roles and n not in self.untrusted)
+        kinds = ("invoke", "respond", "learned", "applied", "installed", "campaign", "elected",
+                 "deposed")
         self.kind = {kind: f"{protocol}.{kind}" for kind in kinds}
         self.kinds = frozenset({*self.kind.values(), "send", "crash", "recover"})
         self._handlers = {
             "send": self._send, "crash": self._crash, "recover": self._recover,
             self.kind["invoke"]: self._invoke, self.kind["respond"]: self._respond,
             self.kind["learned"]: self._learned, self.kind["applied"]: self._applied,
+            self.kind["installed"]: self._installed,
             self.kind["campaign"]: self._campaign, self.kind["elected"]: self._elected,
             self.kind["deposed"]: self._deposed,
         }
@@ -122,10 +127,14 @@ class ReplicatedLogCheck(StreamCheck):
             self.acknowledged.append((event["t"], shared(event["id"]), shared(event["node"])))
 
     def _learned(self, event: dict[str, Any]) -> None:
+        if event["node"] in self.untrusted:
+            return
         self.decided.add(shared(command_id(event["value"])))
 
     def _applied(self, event: dict[str, Any]) -> None:
         node, slot, value, time = event["node"], event["instance"], event["value"], event["t"]
+        if node in self.untrusted:
+            return
         expected = self.next_slot.get(node, 0)
         if slot != expected:
             self.violations.append(Violation(
@@ -147,6 +156,13 @@ class ReplicatedLogCheck(StreamCheck):
                     "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
             done[cid] = slot
             self._forget_executed(node)
+
+    def _installed(self, event: dict[str, Any]) -> None:
+        """State transfer (PBFT): the replica took a state through slot ``upto - 1``
+        that 2f+1 replicas vouched for, instead of applying those slots itself."""
+        if event["node"] in self.replicas:
+            self.next_slot[event["node"]] = max(event["upto"],
+                                                self.next_slot.get(event["node"], 0))
 
     def _settle(self) -> None:
         """Drop the reference values of slots every replica has applied."""

@@ -20,7 +20,7 @@ from typing import Any
 from paxossim import protocols
 from paxossim.errors import UserError
 from paxossim.protocols.contract import Protocol
-from paxossim.protocols.quorums import Quorums, majority
+from paxossim.protocols.quorums import Quorums
 from paxossim.scenario.faults import (
     RandomCrashes,
     RandomPartitions,
@@ -416,14 +416,15 @@ def _parse_quorums(
     table: Table, nodes: dict[str, tuple[str, ...]], family: Protocol
 ) -> tuple[int | None, int | None]:
     """``[quorums]``: phase-1 and phase-2 quorum sizes over the protocol's voters,
-    resolved (a majority unless given).
+    resolved (the protocol's default, a majority unless it says otherwise).
 
     Sizes that do not intersect (phase1 + phase2 <= voters) are allowed on
     purpose: such a scenario shows the checker catching what follows.
     """
     voters = [name for name, roles in nodes.items() if family.decision.voters in roles]
+    defaults = family.default_quorums(len(voters))
     sizes = []
-    for key in ("phase1", "phase2"):
+    for key, default in zip(("phase1", "phase2"), defaults, strict=True):
         size = table.raw(key, None)
         if size is not None:
             size = table.integer(key, minimum=1)
@@ -431,7 +432,7 @@ def _parse_quorums(
                 table.fail(f"is {size} but there are only {len(voters)} "
                            f"{family.decision.voters}(s)", key)
         elif voters:
-            size = majority(len(voters))
+            size = default
         sizes.append(size)
     table.finish()
     return sizes[0], sizes[1]
