@@ -183,3 +183,19 @@ def test_timer_and_storage_events_can_be_turned_off_without_changing_the_run() -
                 if e["ev"] not in dropped]
     assert same(full.events) == same(lean.events)
     assert full.summary["chosen"] == lean.summary["chosen"]
+
+
+def test_a_byzantine_node_cannot_make_a_value_valid() -> None:
+    """The runtime's request events are inputs and always count; a Byzantine
+    node's own proposal events (a forged client request) never do."""
+    scenario = {"nodes": {"r1": ["replica"], "r2": ["replica"], "r3": ["replica"],
+                          "c1": ["client"]}, "byzantine": ["r1"]}
+    check = SafetyCheck(scenario, protocols.get("multipaxos"))
+    feed(check, [
+        {"t": 0, "ev": "multipaxos.request", "node": "r1", "id": "x", "value": "forged"},
+        {"t": 1, "ev": "multipaxos.accepted", "node": "r2", "instance": 0,
+         "ballot": [1, "r2"], "value": "forged"},
+        {"t": 1, "ev": "multipaxos.accepted", "node": "r3", "instance": 0,
+         "ballot": [1, "r2"], "value": "forged"},
+    ])
+    assert [v.invariant for v in check.violations] == ["validity"]

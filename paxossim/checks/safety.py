@@ -78,6 +78,9 @@ class SafetyCheck:
         self.learn_kind = prefix + rule.learn if rule.learn else None
         self.proposal_kinds = {"request",
                                *(prefix + kind for kind in rule.proposals + rule.allowed)}
+        self.claims = {prefix + kind for kind in rule.proposals}
+        """Events in which a node says a client asked for a value (the runtime's own
+        ``request`` events are inputs, and ``allowed`` values are the protocol's)."""
         self.kinds = frozenset({self.vote_kind, *self.proposal_kinds}
                                | ({self.learn_kind} if self.learn_kind else set()))
         self.quorums = quorums_of(scenario, protocol)
@@ -103,9 +106,11 @@ class SafetyCheck:
 
     def feed(self, event: dict[str, Any]) -> None:
         kind = event["ev"]
+        untrusted = event.get("node") in self.untrusted
         if kind in self.proposal_kinds:
-            self.allowed.add(shared(event["value"]))
-        elif event.get("node") in self.untrusted:
+            if not (untrusted and kind in self.claims):  # a liar's word is no request
+                self.allowed.add(shared(event["value"]))
+        elif untrusted:
             return
         elif kind == self.vote_kind:
             self.vote(event)
