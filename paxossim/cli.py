@@ -18,6 +18,7 @@ import click
 from paxossim import __version__
 from paxossim.errors import UserError
 from paxossim.scenario import bundled
+from paxossim.scenario.model import MAX_SEED
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,8 +48,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario")
-@click.option("--seed", type=click.IntRange(min=0),
-              help="Run seed, a non-negative integer (default: the scenario's `seed`).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
+              help="Run seed, a non-negative 64-bit integer (default: the scenario's `seed`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: results/<scenario>/seed-<N>/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",

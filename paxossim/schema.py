@@ -100,12 +100,15 @@ class Table:
             self.fail(f"must be true or false, got {type_name(value)}", key)
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> int:
+    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None,
+                maximum: int | None = None) -> int:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"must be an integer, got {type_name(value)}", key)
         if minimum is not None and value < minimum:
             self.fail(f"must be at least {minimum}, got {value}", key)
+        if maximum is not None and value > maximum:
+            self.fail(f"must be at most {maximum}, got {value}", key)
         return value
 
     def number(

@@ -317,3 +317,19 @@ def test_a_file_name_with_spaces_gives_a_plain_default_name(tmp_path: Path) -> N
     code, out, _ = invoke("validate", str(path))
     assert code == 0, out
     assert scenario_from_dict(tomllib.loads(source), str(path)).name == "my_first_run"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "18446744073709551616"], "is not in the range"),
+    (["--set", "seed=18446744073709551616"], "seed: must be at most 9223372036854775807"),
+    (["--set", "nodes.Proposer1.0.x=1"], "nodes.Proposer1.0 is a value, not a table"),
+    (["--set", "clocks.Proposer2.offset=1e300"], "clocks.Proposer2.offset: must be at most"),
+    (["--set", "clocks.Proposer2.drift=1e300"], "clocks.Proposer2.drift: must be at most"),
+])
+def test_inputs_that_used_to_crash_are_one_clear_line(
+    args: list[str], message: str, post_scenario: Path, tmp_path: Path
+) -> None:
+    """Issue 13 item 5's classes: each was a traceback."""
+    code, out, err = invoke("run", str(post_scenario), "--out", str(tmp_path), *args)
+    assert code == 2
+    assert message in err and "Traceback" not in out + err

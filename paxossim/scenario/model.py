@@ -31,6 +31,13 @@ from paxossim.scenario.latency import LatencySpec, parse_latency
 from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
+MAX_SEED = 2**63 - 1
+"""Seeds are written into logs as JSON integers, which hold 64 bits."""
+MAX_CLOCK_OFFSET = 1e12
+"""A clock reading becomes a ballot number (``ballot_source = "clock"``), a
+64-bit integer in the log: offsets stay far below that."""
+MAX_CLOCK_DRIFT = 1e3
+"""A clock at most a thousand times as fast as simulated time (for the same reason)."""
 BALLOT_FORMATS = ("number", "clock")
 
 
@@ -243,10 +250,10 @@ def set_key(raw: dict[str, Any], dotted: str, value: Any, origin: str = "") -> N
     for index, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             node = _list_item(node, part, origin or dotted)
-            continue
-        if part not in node:
-            node[part] = {}
-        node = node[part]
+        else:
+            if part not in node:
+                node[part] = {}
+            node = node[part]
         if not isinstance(node, dict | list):
             joined = ".".join(parts[: index + 1])
             raise UserError(origin or dotted, f"{joined} is a value, not a table")
@@ -300,7 +307,7 @@ def scenario_from_dict(
     protocol_name = top.string("protocol", "paxos", choices=protocols.names())
     family = protocols.get(protocol_name)
     variant = top.string("variant", "correct", choices=family.variants)
-    seed = top.integer("seed", 1, minimum=0)
+    seed = top.integer("seed", 1, minimum=0, maximum=MAX_SEED)
     horizon = top.number("horizon", 10_000.0, positive=True)
     time_unit = top.string("time_unit", "ms")
 
@@ -574,8 +581,9 @@ def _parse_clocks(table: Table, nodes: dict[str, tuple[str, ...]]) -> dict[str, 
         if name not in nodes:
             table.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", name)
         item = table.table(name)
-        offset = item.number("offset", 0.0)
-        drift = item.number("drift", 0.0)
+        offset = item.number("offset", 0.0, minimum=-MAX_CLOCK_OFFSET,
+                             maximum=MAX_CLOCK_OFFSET)
+        drift = item.number("drift", 0.0, maximum=MAX_CLOCK_DRIFT)
         if drift <= -1.0:
             item.fail(f"must be greater than -1 (a clock must move forward), got {drift}",
                       "drift")
