@@ -18,6 +18,7 @@ from (scenario file, overrides, seed), and results come back in seed order.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from paxossim.errors import UserError
+from paxossim.experiments.orphans import watch_parent
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, save
 from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
@@ -252,5 +254,6 @@ def _map(jobs: list[Job], workers: int) -> Iterator[SeedOutcome]:
         yield from map(run_seed, jobs)
         return
     chunk = max(1, min(64, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent,
+                             initargs=(os.getpid(),)) as pool:
         yield from pool.map(run_seed, jobs, chunksize=chunk)

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import orjson
 
 from paxossim.errors import UserError
+from paxossim.experiments.orphans import watch_parent
 from paxossim.experiments.sweep_runs import Outcome, RunContext, run_batch
 from paxossim.experiments.sweep_spec import Point, PointScenario, SweepSpec, run_seed
 from paxossim.experiments.sweep_table import (
@@ -48,10 +49,12 @@ CHECKPOINT_SECONDS = 5.0
 _WORKER_CONTEXT: RunContext | None = None
 
 
-def _init_worker(context: RunContext) -> None:
-    """Pool worker start: keep the context; leave Ctrl-C to the parent, which stops us."""
+def _init_worker(context: RunContext, parent: int) -> None:
+    """Pool worker start: keep the context; leave Ctrl-C to the parent, which stops
+    us; end with the parent if it is killed."""
     global _WORKER_CONTEXT
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent(parent)
     _WORKER_CONTEXT = context
 
 
@@ -76,7 +79,7 @@ def local_batches(
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(context,))
+                               initializer=_init_worker, initargs=(context, os.getpid()))
     try:
         pending = {pool.submit(_run_batch_in_worker, b) for b in batches}
         while pending:
