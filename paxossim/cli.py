@@ -245,6 +245,10 @@ def sweep(spec: str, workers: int, out_dir: Path | None, resume: bool,
                    f"{target}/results.csv; finish with: paxossim sweep {spec} --out {target} "
                    "--resume", err=True)
         sys.exit(130)
+    if result.damaged:
+        lines = ", ".join(str(n) for n in result.damaged[:10])
+        click.echo(f"journal: {len(result.damaged)} damaged line(s) skipped (line {lines}"
+                   f"{', ...' if len(result.damaged) > 10 else ''}); their runs were made again")
     click.echo(f"{result.done} runs ({result.ran} now, {result.failed} failed) in {target}: "
                f"results.csv, summary.csv{', charts/' if finish else ''}")
 

@@ -362,3 +362,41 @@ def test_set_refuses_unquoted_dotted_keys(tmp_path: Path) -> None:
                            text=TINY_SPEC + "\n[set]\npaxos.max_attempts = 1\n")
     with pytest.raises(UserError, match=r"set\.paxos: write dotted keys in quotes"):
         load_spec(spec_path)
+
+
+def test_a_damaged_journal_line_costs_only_its_run(spec_path: Path, tmp_path: Path) -> None:
+    """Issue 13 item 1: one flipped byte used to make plot drop every later run, and
+    --resume cut the journal there and ran everything after it again."""
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sweep", str(spec_path), "--out", str(out),
+                                "--no-charts"]).exit_code == 0
+    whole = (out / RESULTS).read_bytes()
+    lines = (out / JOURNAL).read_bytes().splitlines(True)
+    lines[10] = lines[10].replace(b'"replicate":', b'"replicatf":', 1)  # a key mangled
+    flipped = bytearray(lines[12])
+    flipped[len(flipped) // 2] ^= 0x01
+    lines[12] = bytes(flipped)
+    (out / JOURNAL).write_bytes(b"".join(lines))
+    plotted = runner.invoke(main, ["plot", str(out)])
+    assert plotted.exit_code == 2
+    assert plotted.output.strip().splitlines()[-1].startswith(f"error: {out / JOURNAL}: line 11")
+    assert (out / RESULTS).read_bytes() == whole, "plot rewrote the table"
+    resumed = runner.invoke(main, ["sweep", str(spec_path), "--out", str(out), "--resume",
+                                   "--no-charts"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "journal: 2 damaged line(s) skipped (line 11, 13)" in resumed.output
+    assert "20 runs (2 now" in resumed.output
+    assert (out / RESULTS).read_bytes() == whole
+
+
+def test_a_garbage_journal_is_one_line_not_a_crash(spec_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sweep", str(spec_path), "--out", str(out),
+                                "--no-charts"]).exit_code == 0
+    (out / JOURNAL).write_bytes(b"\x00garbage\nnot json either\n")
+    plotted = runner.invoke(main, ["plot", str(out)])
+    assert plotted.exit_code == 2
+    assert "damaged (2 line(s) in all)" in plotted.output
+    assert "Traceback" not in plotted.output

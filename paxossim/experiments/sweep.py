@@ -13,7 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,11 +30,13 @@ from paxossim.experiments.sweep_table import (
     SUMMARY,
     cell,
     csv_bytes,
+    journal_line,
     learners_of,
     make_manifest,
     read_csv,
-    read_journal,
     read_manifest,
+    repair_journal,
+    scan_journal,
     write_tables,
 )
 from paxossim.log.files import atomic_write, write_log
@@ -104,6 +106,8 @@ class SweepResult:
     failed: int
     ran: int
     """Runs made by this invocation (the rest came from the journal)."""
+    damaged: list[int] = field(default_factory=list)
+    """Journal lines found damaged on resume: skipped, their runs made again."""
 
 
 class SweepInterrupted(Exception):
@@ -213,7 +217,9 @@ def run_sweep(
             client.close()
         raise
     journal_path = out_dir / JOURNAL
-    records = read_journal(journal_path, repair=True)
+    journal = scan_journal(journal_path)
+    repair_journal(journal_path, journal)
+    records = journal.records
 
     todo = [(p.index, r) for p in points for r in range(spec.seeds_per_point)
             if (p.index, r) not in records]
@@ -237,7 +243,7 @@ def run_sweep(
     else:
         stream = local_batches(context, batches, workers)
     try:
-        with journal_path.open("ab") as journal:
+        with journal_path.open("ab") as log:
             for outcomes in stream:
                 for outcome in outcomes:
                     record = _record(outcome, seeds)
@@ -245,8 +251,8 @@ def run_sweep(
                         write_log(log_path(out_dir, outcome.point, outcome.replicate),
                                   *outcome.log)
                     # One write per line, flushed: a kill leaves whole lines behind.
-                    journal.write(orjson.dumps(record) + b"\n")
-                    journal.flush()
+                    log.write(journal_line(record))
+                    log.flush()
                     records[(outcome.point, outcome.replicate)] = record
                     ran += 1
                     done += 1
@@ -259,13 +265,14 @@ def run_sweep(
         _close(stream)
         write_tables(out_dir, manifest, records)
         bar.update(done, failed, final=True)
-        raise SweepInterrupted(SweepResult(out_dir, total, done, failed, ran)) from None
+        raise SweepInterrupted(SweepResult(out_dir, total, done, failed, ran,
+                                           journal.damaged)) from None
     write_tables(out_dir, manifest, records)
     bar.update(done, failed, final=True)
     finalize(out_dir)
     if finish is not None:
         finish(out_dir)
-    return SweepResult(out_dir, total, done, failed, ran)
+    return SweepResult(out_dir, total, done, failed, ran, journal.damaged)
 
 
 def _close(stream: Iterator[Any]) -> None:
@@ -309,7 +316,13 @@ def finalize(out_dir: Path) -> dict[str, Any]:
 
     manifest = read_manifest(out_dir)
     if (out_dir / JOURNAL).exists():  # a folder shipped without its journal keeps its table
-        write_tables(out_dir, manifest, read_journal(out_dir / JOURNAL))
+        journal = scan_journal(out_dir / JOURNAL)
+        if journal.damaged:
+            raise UserError(f"{out_dir / JOURNAL}: line {journal.damaged[0]}",
+                            f"damaged ({len(journal.damaged)} line(s) in all); the tables are "
+                            "left as they were: finish with paxossim sweep SPEC --out "
+                            f"{out_dir} --resume, which runs those again")
+        write_tables(out_dir, manifest, journal.records)
     header, rows = read_csv(out_dir / RESULTS)
     summary_header, summary_rows = aggregate_table(manifest, header, rows)
     atomic_write(out_dir / SUMMARY, [csv_bytes(summary_header, summary_rows)])

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -159,31 +161,67 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
         raise UserError(str(path), "not valid JSON") from None
 
 
-def read_journal(path: Path, repair: bool = False) -> dict[tuple[int, int], dict[str, Any]]:
-    """Finished runs by (point, replicate). A torn last line (a kill mid-write) is dropped,
-    and with ``repair`` cut off the file so that appending goes on from a clean line end."""
-    records: dict[tuple[int, int], dict[str, Any]] = {}
+CHECK = "check"
+"""The key of a journal line's own checksum (its first 16 hex digits of sha256)."""
+
+
+def journal_line(record: dict[str, Any]) -> bytes:
+    """``record`` as a journal line that can be verified on its own (issue 13 item 1:
+    one flipped byte used to make ``plot`` drop every later run without a word)."""
+    return orjson.dumps(record | {CHECK: _checksum(record)}) + b"\n"
+
+
+def _checksum(record: dict[str, Any]) -> str:
+    body = orjson.dumps({k: v for k, v in record.items() if k != CHECK},
+                        option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
+@dataclass
+class Journal:
+    """A journal as read: its good records, the numbers of its damaged lines, and
+    whether it ends in a torn line (what a kill mid-write leaves)."""
+
+    records: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    damaged: list[int] = field(default_factory=list)
+    torn: bool = False
+    good_lines: list[bytes] = field(default_factory=list)
+
+
+def scan_journal(path: Path) -> Journal:
+    """Every line is checked on its own: a damaged one is skipped, never the ones after it.
+    Lines written before lines had checksums are taken as they are."""
+    journal = Journal()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return records
-    good = 0
-    for line in data.split(b"\n"):
-        end = good + len(line) + 1
-        if end > len(data):
-            break
+        return journal
+    lines = data.split(b"\n")
+    journal.torn = lines[-1] != b""
+    for number, line in enumerate(lines[:-1], start=1):
         try:
             record = orjson.loads(line)
             key = (int(record["point"]), int(record["replicate"]))
             record["cells"] = [str(c) for c in record["cells"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            break
-        records.setdefault(key, record)
-        good = end
-    if repair and good < len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(good)
-    return records
+            if CHECK in record and record.pop(CHECK) != _checksum(record):
+                raise ValueError("checksum")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            journal.damaged.append(number)
+            continue
+        journal.records.setdefault(key, record)
+        journal.good_lines.append(line + b"\n")
+    return journal
+
+
+def read_journal(path: Path) -> dict[tuple[int, int], dict[str, Any]]:
+    """The good records of a journal, by (point, replicate)."""
+    return scan_journal(path).records
+
+
+def repair_journal(path: Path, journal: Journal) -> None:
+    """Keep only the good lines (byte for byte), so appending goes on from a clean end."""
+    if journal.damaged or journal.torn:
+        atomic_write(path, journal.good_lines)
 
 
 def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
