@@ -179,3 +179,14 @@ def test_random_schedules_stay_safe(crash: tuple | None, cut: tuple | None, seed
     raw["faults"] = faults
     result = run_raw(raw, seed)
     assert result.safe, result.summary["safety"]["violations"][:3]
+
+
+def test_a_bundled_scenario_catches_the_broken_variant() -> None:
+    """Issue 13 item 12: ignore-accepted-values passed peer_to_peer on nearly every
+    seed; peer_to_peer_lossy catches it on its own seed and on most others."""
+    assert run_named("peer_to_peer_lossy").safe
+    assert not run_named("peer_to_peer_lossy", top={"variant": "ignore-accepted-values"}).safe
+    caught = sum(not run_named("peer_to_peer_lossy", seed,
+                               top={"variant": "ignore-accepted-values"}).safe
+                 for seed in range(1, 11))
+    assert caught >= 5, caught
