@@ -168,14 +168,30 @@ def scenarios() -> None:
               help="Override a scenario key before validating. Repeatable.")
 @user_errors
 def validate(scenario: str, overrides: tuple[str, ...]) -> None:
-    """Check SCENARIO without running it."""
-    from paxossim.scenario.model import load_scenario
+    """Check SCENARIO (or a sweep spec) without running it."""
+    from paxossim.scenario.model import is_sweep_spec, load_raw, load_scenario
 
     path = bundled.resolve(scenario)
+    if is_sweep_spec(load_raw(path)):
+        click.echo(validate_spec(path, overrides))
+        return
     loaded = load_scenario(path, overrides)
     click.echo(f"{path}: OK ({loaded.protocol}, {len(loaded.nodes)} nodes, "
                f"{len(loaded.requests)} requests, horizon {loaded.horizon:g} "
                f"{loaded.time_unit})")
+
+
+def validate_spec(path: Path, overrides: tuple[str, ...]) -> str:
+    """Check a sweep spec and every grid point's scenario; the line that says so."""
+    from paxossim.experiments.sweep import prepare_points
+    from paxossim.experiments.sweep_spec import load_spec
+
+    if overrides:
+        raise UserError("--set", "applies to scenarios; a sweep spec sets keys in its [grid]")
+    spec = load_spec(path)
+    points, _, _ = prepare_points(spec)
+    return (f"{path}: OK (sweep spec: {len(points)} grid points x {spec.seeds_per_point} "
+            f"seeds, base scenario {spec.scenario_path.name})")
 
 
 @main.command()

@@ -333,3 +333,22 @@ def test_inputs_that_used_to_crash_are_one_clear_line(
     code, out, err = invoke("run", str(post_scenario), "--out", str(tmp_path), *args)
     assert code == 2
     assert message in err and "Traceback" not in out + err
+
+
+def test_validate_checks_a_sweep_spec_and_its_grid(root: Path) -> None:
+    code, out, _ = invoke("validate", str(root / "scenarios" / "sweep_loss.toml"))
+    assert code == 0
+    assert "sweep spec: 33 grid points x 300 seeds, base scenario lossy_cluster.toml" in out
+
+
+def test_a_sweep_spec_given_to_run_says_which_kind_was_expected(root: Path) -> None:
+    code, _, err = invoke("run", str(root / "scenarios" / "sweep_loss.toml"))
+    assert code == 2
+    assert "this is a sweep spec (it has [grid]), not a scenario" in err
+    assert "paxossim sweep" in err and "Traceback" not in err
+
+
+def test_a_scenario_given_to_sweep_says_which_kind_was_expected(post_scenario: Path) -> None:
+    code, _, err = invoke("sweep", str(post_scenario))
+    assert code == 2
+    assert "this is a scenario, not a sweep spec" in err and "paxossim run" in err
