@@ -51,7 +51,8 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
               help="Run seed, a non-negative 64-bit integer (default: the scenario's `seed`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: results/<scenario>/seed-<N>/).")
+              help="Output folder (default: results/<scenario>/seed-<N>/; with --set or "
+                   "--variant, results/<scenario>/<variant>+set-<hash>/seed-<N>/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key, e.g. --set network.loss=0.1 "
                    "--set 'network.latency={model=\"uniform\",low=5,high=20}'. Repeatable.")
@@ -75,7 +76,8 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     loaded = load_scenario(path, overrides)
-    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed)
+    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed,
+                                        overrides)
     progress = SimulatedTime()
     try:
         result = execute(loaded, seed, keep=False, log_path=target / "events.jsonl",
@@ -313,15 +315,20 @@ def timeline(log: Path, out_path: Path | None) -> None:
               help="Runs (seeds 1..N) per width.")
 @click.option("--widths", default=",".join(f"{w:g}" for w in (0, 0.5, 1, 2, 5, 10, 20, 40)),
               show_default=True, help="Widths of the randomized timeout range, comma-separated.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to run seeds in; the chart does not depend on it.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("results/curated/flp"), show_default=True)
+              default=Path("results/flp"), show_default=True)
 @user_errors
-def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> None:
+def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
+              out_dir: Path) -> None:
     """Chart time to decision against the width of the randomized timeout range.
 
     Writes flp_chart.png and flp_chart.json (every run's time to decision).
+    The README's chart is `--out results/curated/flp --workers 2`.
     """
-    from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
+    from paxossim.experiments.flp import decision_times
+    from paxossim.plots.flp import write_flp_chart, write_flp_data
     from paxossim.scenario.model import load_raw, scenario_from_dict
 
     path = bundled.resolve(scenario_name)
@@ -336,7 +343,10 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
                         f"expected numbers separated by commas, got {widths!r}") from None
     if any(w < 0 for w in chosen):
         raise UserError("--widths", "widths must not be negative")
-    times = decision_times(raw, chosen, seeds, str(path))
+    with click.progressbar(length=len(chosen) * seeds, label="runs",
+                           file=sys.stderr) as bar:
+        times = decision_times(raw, chosen, seeds, str(path), workers,
+                               on_result=lambda _: bar.update(1))
     data = write_flp_data(times, out_dir / "flp_chart.json")
     chart = write_flp_chart(times, base.options.attempt_timeout, base.horizon,
                             out_dir / "flp_chart.png", base.time_unit)
@@ -360,7 +370,8 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key for every seed. Repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where failing seeds' logs go (default: results/explore/<scenario>/).")
+              help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
+                   "in a subfolder named by --variant, --set and --swarm when given).")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
             overrides: tuple[str, ...], out_dir: Path | None) -> None:

@@ -48,6 +48,26 @@ def test_run_by_bundled_name_and_default_folder(tmp_path: Path, monkeypatch) -> 
     assert (tmp_path / "results" / "late_arriving_proposal" / "seed-3" / "events.jsonl").exists()
 
 
+def test_runs_with_other_overrides_or_variants_do_not_overwrite_each_other(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runs = [(), ("--set", "network.loss=0.2"), ("--set", "network.loss=0.3"),
+            ("--variant", "forget-promise-on-restart"),
+            ("--variant", "forget-promise-on-restart", "--set", "network.loss=0.2")]
+    folders = []
+    for extra in runs:
+        code, out, _ = invoke("run", "late_arriving_proposal", "--seed", "3", "--no-plots", *extra)
+        assert code in (0, 1), out
+        written = out.split("wrote: ")[1].split(" (")[0]
+        folders.append(written)
+        assert (tmp_path / written / "events.jsonl").exists()
+    assert len(set(folders)) == len(runs)
+    assert folders[0] == "results/late_arriving_proposal/seed-3/"
+    assert folders[3] == "results/late_arriving_proposal/forget-promise-on-restart/seed-3/"
+    assert folders[4].startswith("results/late_arriving_proposal/forget-promise-on-restart+set-")
+
+
 def test_run_exits_1_on_a_safety_violation(tmp_path: Path) -> None:
     scenario = HERE / "scenarios" / "restart_between_phases.toml"
     code, out, _ = invoke("run", str(scenario), "--variant", "forget-promise-on-restart",
