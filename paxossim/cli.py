@@ -17,6 +17,7 @@ import click
 
 from paxossim import __version__
 from paxossim.errors import UserError
+from paxossim.labels import time_label
 from paxossim.scenario import bundled
 from paxossim.scenario.model import MAX_SEED
 
@@ -99,14 +100,15 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
 def liveness_line(liveness: dict[str, Any], unit: str) -> str:
     if liveness["verdict"] == "ok":
         if liveness["chosen_at"] < liveness["heal_at"]:
-            when = (f"chosen at t={liveness['chosen_at']:g} {unit}, in the faulty phase, "
-                    f"before the heal at t={liveness['heal_at']:g}")
+            when = (f"chosen at t={time_label(liveness['chosen_at'])} {unit}, in the faulty "
+                    f"phase, before the heal at t={time_label(liveness['heal_at'])} {unit}")
         else:
-            when = (f"chosen {liveness['took']:g} {unit} after the heal at "
-                    f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g}")
+            when = (f"chosen {time_label(liveness['took'])} {unit} after the heal at "
+                    f"t={time_label(liveness['heal_at'])} {unit}, required by "
+                    f"t={time_label(liveness['required_by'])} {unit}")
         return f"liveness: OK ({when})"
-    return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
-            f"healed at t={liveness['heal_at']:g})")
+    return (f"liveness: FAILED (nothing chosen by t={time_label(liveness['required_by'])} "
+            f"{unit}, healed at t={time_label(liveness['heal_at'])} {unit})")
 
 
 def files_written(paths: list[Path]) -> str:
