@@ -306,7 +306,7 @@ def timeline(log: Path, out_path: Path | None) -> None:
         raise UserError(str(log), "no client commands in this log (a timeline needs a "
                         "multipaxos or p2p run with client nodes)")
     written = write_timeline(loaded.header, loaded.events, out_path or log.parent /
-                             "timeline.png")
+                             "timeline.png", loaded.footer["summary"]["safety"]["violations"])
     click.echo(f"wrote: {written}")
 
 
