@@ -82,7 +82,7 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     progress = SimulatedTime()
     try:
         result = execute(loaded, seed, keep=False, log_path=target / "events.jsonl",
-                         progress=progress)
+                         progress=progress, settings=overrides)
     finally:
         progress.close()
     written = save(result, target, render=not no_plots)

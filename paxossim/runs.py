@@ -75,19 +75,23 @@ class RunResult:
 def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | None = None,
             overrides: Iterable[Override] = (), *, keep: bool = True,
             log_path: Path | None = None,
-            progress: Callable[[Simulation], None] | None = None) -> RunResult:
+            progress: Callable[[Simulation], None] | None = None,
+            settings: tuple[str, ...] = ()) -> RunResult:
     """Simulate once (``schedule`` None: drawn from the seed). The checks and the
     summary read each event as it is written, decoded from its line exactly as it
     would be read from the log file.
 
     ``log_path``: stream the log into that file; else ``keep``: keep the event
     lines in memory; else keep nothing but the summary. ``progress(simulation)``
-    is called a hundred times along the way.
+    is called a hundred times along the way. ``settings``: the ``--set`` assignments
+    the scenario was loaded with, recorded in the header for the reader (the
+    header's scenario already has them applied).
     """
     seed = scenario.seed if seed is None else seed
     stream = EventStream(None)
     simulation = Simulation(scenario, seed, stream, schedule, overrides)
-    header = make_header(scenario_to_dict(scenario), seed, simulation.schedule.to_data())
+    header = make_header(scenario_to_dict(scenario), seed, simulation.schedule.to_data(),
+                         settings)
     summarizer = Summarizer(header)
     for reader in summarizer.readers():
         stream.add(reader)

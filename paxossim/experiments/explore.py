@@ -25,6 +25,7 @@ from typing import Any
 
 from paxossim.errors import UserError
 from paxossim.experiments.pool import consume, ordered_map
+from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
 from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
@@ -186,13 +187,14 @@ def run_seed(job: Job) -> SeedOutcome:
         first = summary["safety"]["violations"][0]
         problem = f"{first['invariant']}: {first['detail']}"
     elif verdict == "failed":
-        problem = f"liveness: nothing chosen by t={summary['liveness']['required_by']:g}"
+        problem = f"liveness: nothing chosen by t={time_label(summary['liveness']['required_by'])}"
     log_dir = None
     if problem:
         # Most seeds pass and keep nothing; a failing one is simulated again
         # (deterministic: the same events) with its log written as it goes.
         target = Path(job.out_dir) / f"seed-{job.seed}"
-        result = execute(scenario, job.seed, log_path=target / "events.jsonl")
+        result = execute(scenario, job.seed, log_path=target / "events.jsonl",
+                         settings=tuple(overrides))
         save(result, target, render=False)
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
