@@ -99,6 +99,11 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {files_written(written)}")
+    stopped = result.summary.get("stopped")
+    if stopped is not None:
+        raise UserError(str(path), f"the run was stopped at t={time_label(stopped['t'])}: "
+                        f"its {stopped['limit']} limit ({stopped['value']}) was reached; "
+                        f"raise it with --set limits.{stopped['limit']}=N (the log is kept)")
     if not result.safe or liveness["verdict"] == "failed":
         click.echo(f"reproduce: {reproduce_command(path, result.header['seed'], overrides)}")
         sys.exit(1)
