@@ -386,9 +386,12 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
                    "in a subfolder named by --variant, --set and --swarm when given).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the seeds on a dask.distributed cluster (needs the dask extra); "
+                   "the same failures as a local run.")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
-            overrides: tuple[str, ...], out_dir: Path | None) -> None:
+            overrides: tuple[str, ...], out_dir: Path | None, scheduler: str | None) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -396,7 +399,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seed this prints the `paxossim run` command that reproduces it and keeps
     its log. Exits 1 if any seed failed, 0 otherwise.
     """
-    from paxossim.experiments.explore import parse_seeds, plan, run_jobs
+    from paxossim.experiments.explore import iter_outcomes, parse_seeds, plan
 
     path = bundled.resolve(scenario)
     seeds = parse_seeds(seed_range)
@@ -405,12 +408,10 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     jobs = plan(path, seeds, overrides, swarm, out_dir)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
-        def advance(outcome: Any) -> None:
+        for outcome in iter_outcomes(jobs, workers, scheduler):
             bar.update(1)
             if outcome.failed:
                 failures.append(outcome)
-
-        run_jobs(jobs, workers, advance)
     for outcome in failures:
         click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
         # The scenario as the user named it: `paxossim run` resolves it the same way.
