@@ -374,9 +374,11 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
                    "in a subfolder named by --variant, --set and --swarm when given).")
+@click.option("--shrink", "shrink_them", is_flag=True,
+              help="Shrink the first failing seed of each signature (into its log's shrunk/).")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
-            overrides: tuple[str, ...], out_dir: Path | None) -> None:
+            overrides: tuple[str, ...], out_dir: Path | None, shrink_them: bool) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -408,5 +410,36 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
             click.echo(f"  log: {outcome.log_dir}")
     click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
                f"{len(failures)} failed")
+    if shrink_them:
+        from paxossim.experiments.shrink import Budget, shrink_failures
+
+        click.echo("\n".join(shrink_failures(failures, Budget(), sys.stderr)))
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/shrink/<scenario>-seed-<N>/).")
+@click.option("--max-runs", type=int, default=400, show_default=True,
+              help="Re-runs at most (the result depends only on this, not on speed).")
+@click.option("--max-seconds", type=float, default=300.0, show_default=True,
+              help="Stop after about this long, keeping the smallest failing run so far.")
+@click.option("--no-plots", is_flag=True, help="Skip sequence.png and sequence.mmd.")
+@user_errors
+def shrink(run_or_log: str, out_dir: Path | None, max_runs: int, max_seconds: float,
+           no_plots: bool) -> None:
+    """Shrink a failing run to a smaller one that fails the same invariant.
+
+    RUN_OR_LOG: a log (events.jsonl), a run folder, or the quoted command that
+    `explore` or `run` prints ('paxossim run SCENARIO --seed N --set ...').
+    Removes schedule items (requests, crashes, partitions, heals), message
+    overrides and scripted delays, nodes, network randomness and horizon while
+    the run still fails; writes shrunk.toml (replay it with `paxossim run`),
+    its events.jsonl, summary.json and diagrams, and prints before/after counts.
+    """
+    from paxossim.experiments.shrink import Budget, shrink_command
+
+    click.echo("\n".join(shrink_command(run_or_log, out_dir, Budget(max_runs, max_seconds),
+                                        not no_plots, sys.stderr)))
