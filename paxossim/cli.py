@@ -443,3 +443,36 @@ def shrink(run_or_log: str, out_dir: Path | None, max_runs: int, max_seconds: fl
 
     click.echo("\n".join(shrink_command(run_or_log, out_dir, Budget(max_runs, max_seconds),
                                         not no_plots, sys.stderr)))
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--at", "at", type=click.IntRange(min=0), metavar="EVENT",
+              help="An event of the run, counted from 0 (as `cause` counts): names the "
+                   "message for --drop/--delay without MSG, the time for --crash NODE.")
+@click.option("--drop", is_flag=False, flag_value="", default=None, metavar="MSG",
+              help="Drop message MSG: its id N (the log's `m`), TYPE:SRC->DST or "
+                   "TYPE:SRC->DST#K (the K-th such message sent), or none with --at.")
+@click.option("--delay", metavar="MSG=T",
+              help="Deliver MSG at time T, or MSG=+D: D later than it was (MSG as for --drop; "
+                   "with --at just T or +D).")
+@click.option("--crash", metavar="NODE@T",
+              help="Crash NODE at time T (NODE@T..R: recover at R; NODE alone with --at).")
+@click.option("--variant", help="Run the same inputs with this protocol variant.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/fork/<scenario>-seed-<N>/).")
+@click.option("--no-plots", is_flag=True, help="Skip the side-by-side diagram.")
+@user_errors
+def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
+         crash: str | None, variant: str | None, out_dir: Path | None, no_plots: bool) -> None:
+    """Re-run RUN_OR_LOG's inputs with one change; print where the runs diverge.
+
+    RUN_OR_LOG is a log, a run folder or a quoted `paxossim run ...` command.
+    Prints the first event that differs (its index and time, both versions)
+    and the two outcomes (chosen value, violations, liveness); writes fork.toml
+    (which `paxossim run` replays), the fork's log and sequence-both.png.
+    """
+    from paxossim.experiments.fork import Change, fork_command
+
+    change = Change(drop=drop, delay=delay, crash=crash, variant=variant, at=at)
+    click.echo("\n".join(fork_command(run_or_log, change, out_dir, not no_plots)))
