@@ -293,6 +293,11 @@ class Counts:
     """Schedule items by kind."""
     overrides: int
     delays: int
+    losses: int
+    """Messages the network lost at random in the run (inputs drawn from the seed,
+    which the shrink may turn into explicit drops)."""
+    duplicates: int
+    """Copies the network made at random in the run."""
     links: int
     horizon: float
     events: int
@@ -300,8 +305,10 @@ class Counts:
 
     @property
     def inputs(self) -> int:
-        """Input items: schedule items, message overrides and scripted delays."""
-        return sum(self.items.values()) + self.overrides + self.delays
+        """Input items: schedule items, message overrides, scripted delays, and the
+        network's random losses and duplicates in the run."""
+        return (sum(self.items.values()) + self.overrides + self.delays + self.losses
+                + self.duplicates)
 
     def rows(self) -> list[tuple[str, str]]:
         kinds = ("request", "crash", "recover", "partition", "heal", "heal_phase")
@@ -309,20 +316,29 @@ class Counts:
                 *((f"{kind} items", str(self.items.get(kind, 0))) for kind in kinds),
                 ("message overrides", str(self.overrides)),
                 ("scripted delays", str(self.delays)),
-                ("per-link settings", str(self.links)),
+                ("random losses", str(self.losses)),
+                ("random duplicates", str(self.duplicates)),
                 ("input items (total)", str(self.inputs)),
+                ("per-link settings", str(self.links)),
                 ("horizon", f"{self.horizon:g}"),
                 ("messages sent", str(self.messages)),
                 ("events", str(self.events))]
 
 
-def count(raw: Raw, result: RunResult, events: int) -> Counts:
+def count(raw: Raw, result: RunResult) -> Counts:
+    """``raw``'s inputs and what its run ``result`` did (its events streamed once)."""
     kinds: dict[str, int] = {}
     for item in raw["schedule"]["items"]:
         kinds[item["kind"]] = kinds.get(item["kind"], 0) + 1
+    events = losses = 0
+    for event in result.iter_events():
+        events += 1
+        losses += event["ev"] == "drop" and event["why"] == "loss"
+    messages = result.summary["messages"]
     return Counts(len(raw["nodes"]), kinds, len(raw["schedule"]["overrides"]),
-                  len(raw["network"]["delays"]), len(raw["network"]["links"]),
-                  float(raw["horizon"]), events, int(result.summary["messages"]["sent"]))
+                  len(raw["network"]["delays"]), losses, int(messages["duplicated"]),
+                  len(raw["network"]["links"]), float(raw["horizon"]), events,
+                  int(messages["sent"]))
 
 
 # -- the shrink -----------------------------------------------------------------------------
@@ -343,10 +359,6 @@ class ShrinkResult:
     """The passes that changed something, in order (for the report)."""
 
 
-def _events(result: RunResult) -> int:
-    return sum(1 for _ in result.lines)
-
-
 def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
            note: Callable[[str], None] = lambda line: None, render: bool = True) -> ShrinkResult:
     """Shrink ``origin``'s run; write ``shrunk.toml``, its log, summary and diagrams
@@ -358,7 +370,7 @@ def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
         raise UserError(origin.where, "this run does not fail (no violation, liveness "
                         "not failed): nothing to shrink")
     trials = Trials(origin.seed, target, budget, note)
-    before = count(raw, first, _events(first))
+    before = count(raw, first)
     note(f"shrinking a run that fails {target!r}: {before.inputs} input items, "
          f"{before.events} events (budget {budget.runs} runs, {budget.seconds:g} s)")
     changes: list[str] = []
@@ -405,7 +417,7 @@ def _finish(origin: Origin, raw: Raw, target: str, before: Counts, trials: Trial
     if signature(result.summary) != target:
         raise AssertionError(f"{path} does not fail {target!r} when run from the file")
     written = [path, *save(result, out_dir, render=render)]
-    after = count(raw, result, _events(result))
+    after = count(raw, result)
     return ShrinkResult(target, before, after, trials.runs, trials.elapsed(), stopped, path,
                         written, changes)
 
