@@ -165,3 +165,9 @@ def test_toml_out_round_trips_every_bundled_scenario() -> None:
             continue  # a sweep spec
         resolved = scenario_to_dict(load_scenario(path))
         assert tomllib.loads(dumps(resolved)) == resolved, path.name
+
+
+def test_shrinking_a_shrunk_run_changes_nothing(failing_log: Path, tmp_path: Path) -> None:
+    first = shrink(load_origin(str(failing_log)), tmp_path / "a", render=False)
+    again = shrink(load_origin(str(tmp_path / "a")), tmp_path / "b", render=False)
+    assert again.changes == [] and again.after == first.after

@@ -351,6 +351,9 @@ class ShrinkResult:
     after: Counts
     runs: int
     seconds: float
+    """Time spent searching (the re-runs)."""
+    total: float
+    """Wall time of the whole shrink: the first run, the search, writing and drawing."""
     stopped: str
     """Why it ended: ``fixpoint`` (a round changed nothing) or the budget limit hit."""
     scenario_path: Path
@@ -363,6 +366,7 @@ def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
            note: Callable[[str], None] = lambda line: None, render: bool = True) -> ShrinkResult:
     """Shrink ``origin``'s run; write ``shrunk.toml``, its log, summary and diagrams
     into ``out_dir``. A UserError if the run does not fail."""
+    started = time.monotonic()
     raw = explicit(origin.scenario, origin.schedule, origin.seed)
     first = execute(scenario_from_dict(raw, "<shrink>"), origin.seed, keep=True)
     target = signature(first.summary)
@@ -391,7 +395,9 @@ def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
         stopped = (f"run budget ({budget.runs})" if trials.runs >= budget.runs
                    else f"time budget ({budget.seconds:g} s)")
         note(f"stopped by the {stopped}; keeping the smallest failing run found")
-    return _finish(origin, raw, target, before, trials, stopped, changes, out_dir, render)
+    result = _finish(origin, raw, target, before, trials, stopped, changes, out_dir, render)
+    result.total = time.monotonic() - started
+    return result
 
 
 def _sizes(raw: Raw) -> str:
@@ -404,6 +410,7 @@ def _finish(origin: Origin, raw: Raw, target: str, before: Counts, trials: Trial
             stopped: str, changes: list[str], out_dir: Path, render: bool) -> ShrinkResult:
     """Write the shrunk scenario, run it from the file as ``paxossim run`` would, and
     check it fails the same way (a bug of the shrinker if not)."""
+    searched = trials.elapsed()
     raw = copy.deepcopy(raw)
     raw["name"] = f"{origin.scenario.name}-shrunk"[:64]
     raw["description"] = f"Shrunk from {origin.where}: fails {target}"
@@ -418,14 +425,15 @@ def _finish(origin: Origin, raw: Raw, target: str, before: Counts, trials: Trial
         raise AssertionError(f"{path} does not fail {target!r} when run from the file")
     written = [path, *save(result, out_dir, render=render)]
     after = count(raw, result)
-    return ShrinkResult(target, before, after, trials.runs, trials.elapsed(), stopped, path,
+    return ShrinkResult(target, before, after, trials.runs, searched, searched, stopped, path,
                         written, changes)
 
 
 def report(result: ShrinkResult) -> list[str]:
     """The before/after table and what was removed, as lines to print."""
     lines = [f"shrunk: still fails {result.target!r} after {result.runs} re-runs in "
-             f"{result.seconds:.1f} s (stopped: {result.stopped})",
+             f"{result.seconds:.1f} s ({result.total:.1f} s in all, with writing and "
+             f"drawing; stopped: {result.stopped})",
              f"  {'':<22}{'before':>10}{'after':>10}"]
     for (name, old), (_, new) in zip(result.before.rows(), result.after.rows(), strict=True):
         mark = "" if old == new else "  <-"
