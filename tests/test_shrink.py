@@ -171,3 +171,18 @@ def test_shrinking_a_shrunk_run_changes_nothing(failing_log: Path, tmp_path: Pat
     first = shrink(load_origin(str(failing_log)), tmp_path / "a", render=False)
     again = shrink(load_origin(str(tmp_path / "a")), tmp_path / "b", render=False)
     assert again.changes == [] and again.after == first.after
+
+
+def test_random_losses_become_explicit_drops(tmp_path: Path) -> None:
+    """lossy_network's seed 29 breaks integrity with the mixed-ballot learner; the
+    shrunk run has no random loss left, only per-message drops, and no more inputs."""
+    origin = load_origin("paxossim run lossy_network --seed 29 "
+                         "--set 'variant=\"mixed-ballot-learner\"'")
+    result = shrink(origin, tmp_path, render=False)
+    shrunk = tomllib.loads((tmp_path / "shrunk.toml").read_text())
+    assert result.target == "integrity"
+    assert result.before.losses > 0 and result.after.losses == 0
+    assert shrunk["network"]["loss"] == 0.0
+    assert 0 < len(shrunk["schedule"]["overrides"]) < result.before.losses
+    assert all(o["drop"] for o in shrunk["schedule"]["overrides"])
+    assert result.after.inputs <= result.before.inputs

@@ -79,14 +79,23 @@ class Trials:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def _spend(self) -> None:
+        if self.runs >= self.budget.runs or self.elapsed() > self.budget.seconds:
+            raise _OutOfBudget
+        self.runs += 1
+
+    def lost(self, raw: Raw) -> list[int]:
+        """The ids of the messages the network lost at random in ``raw``'s run."""
+        self._spend()
+        result = execute(scenario_from_dict(raw, "<shrink>"), self.seed, keep=True)
+        return [e["m"] for e in result.iter_events() if e["ev"] == "drop" and e["why"] == "loss"]
+
     def summary(self, raw: Raw) -> dict[str, Any] | None:
         """The candidate's summary; None if it is not a valid scenario or run."""
         key = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
         if key in self._seen:
             return self._seen[key]
-        if self.runs >= self.budget.runs or self.elapsed() > self.budget.seconds:
-            raise _OutOfBudget
-        self.runs += 1
+        self._spend()
         try:
             summary: dict[str, Any] | None = execute(
                 scenario_from_dict(raw, "<shrink candidate>"), self.seed, keep=False).summary
@@ -186,15 +195,15 @@ def _link_tables(raw: Raw) -> list[tuple[str, ...]]:
 
 
 def calm_network(raw: Raw, trials: Trials) -> Raw:
-    """Take randomness out of the network, one knob at a time, where it still fails."""
+    """Take randomness out of the network, one knob at a time, where it still fails:
+    no loss, no duplicates, free ordering on every link setting, and the default
+    latency made constant at its mean."""
     for table in _link_tables(raw):
         knobs: list[tuple[str, Any]] = [("loss", 0.0), ("duplicate", 0.0),
                                         ("ordering", "free")]
-        latency = _get(raw, table).get("latency")
-        if isinstance(latency, dict) and latency.get("model") != "constant":
-            mean = scenario_from_dict(raw, "<shrink>").network.default.latency.mean() \
-                if table == ("network",) else None
-            if mean is not None and math.isfinite(mean):
+        if table == ("network",) and raw["network"]["latency"].get("model") != "constant":
+            mean = scenario_from_dict(raw, "<shrink>").network.default.latency.mean()
+            if math.isfinite(mean):
                 knobs.append(("latency", {"model": "constant", "value": round(mean, 6)}))
         for key, value in knobs:
             if _get(raw, table).get(key, value) == value:
@@ -212,10 +221,8 @@ def explicit_losses(raw: Raw, trials: Trials) -> Raw:
     tables = [t for t in _link_tables(raw) if _get(raw, t).get("loss", 0.0) > 0]
     if not tables:
         return raw
-    result = execute(scenario_from_dict(raw, "<shrink>"), trials.seed, keep=True)
     taken = {o["m"] for o in raw["schedule"]["overrides"]}
-    lost = [{"m": e["m"], "drop": True} for e in result.iter_events()
-            if e["ev"] == "drop" and e["why"] == "loss" and e["m"] not in taken]
+    lost = [{"m": m, "drop": True} for m in trials.lost(raw) if m not in taken]
     candidate = copy.deepcopy(raw)
     for table in tables:
         _get(candidate, table)["loss"] = 0.0
