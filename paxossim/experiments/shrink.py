@@ -101,6 +101,9 @@ class Trials:
                 scenario_from_dict(raw, "<shrink candidate>"), self.seed, keep=False).summary
         except UserError:  # e.g. a node still named by a protocol option
             summary = None
+        except Exception as error:  # the simulator failed otherwise: not the same failure
+            self.note(f"a candidate made the simulator raise {type(error).__name__}: {error}")
+            summary = None
         self._seen[key] = summary
         if self.runs % 25 == 0:
             self.note(f"run {self.runs}/{self.budget.runs}, {self.elapsed():.1f} s")
