@@ -186,3 +186,17 @@ def test_random_losses_become_explicit_drops(tmp_path: Path) -> None:
     assert 0 < len(shrunk["schedule"]["overrides"]) < result.before.losses
     assert all(o["drop"] for o in shrunk["schedule"]["overrides"])
     assert result.after.inputs <= result.before.inputs
+
+
+def test_the_readme_shows_what_shrink_prints(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Shrinking and forking a failure\n", 1)[1]
+    shown = section.split("The first prints (times vary):\n\n```\n", 1)[1].split("```", 1)[0]
+    result = CliRunner().invoke(main, [
+        "shrink", "paxossim run acceptor_crash_recovery --seed 6 "
+        "--set 'variant=\"forget-promise-on-restart\"'", "--out", str(tmp_path), "--no-plots"])
+    printed = [line for line in result.output.splitlines()
+               if not line.startswith("shrink: ")]  # progress, on stderr
+    rows = [line for line in shown.splitlines()[1:] if line.strip() != "..."]
+    assert rows and all(row in printed for row in rows)
+    assert shown.splitlines()[0].split(" in ")[0] == printed[0].split(" in ")[0]
