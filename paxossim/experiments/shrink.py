@@ -370,6 +370,8 @@ class ShrinkResult:
     written: list[Path] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     """The passes that changed something, in order (for the report)."""
+    settings: list[str] = field(default_factory=list)
+    """Removed nodes and changed scenario settings, one phrase each (for the report)."""
 
 
 def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
@@ -384,6 +386,7 @@ def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
         raise UserError(origin.where, "this run does not fail (no violation, liveness "
                         "not failed): nothing to shrink")
     trials = Trials(origin.seed, target, budget, note)
+    original = raw
     before = count(raw, first)
     note(f"shrinking a run that fails {target!r}: {before.inputs} input items, "
          f"{before.events} events (budget {budget.runs} runs, {budget.seconds:g} s)")
@@ -407,7 +410,29 @@ def shrink(origin: Origin, out_dir: Path, budget: Budget = Budget(),
         note(f"stopped by the {stopped}; keeping the smallest failing run found")
     result = _finish(origin, raw, target, before, trials, stopped, changes, out_dir, render)
     result.total = time.monotonic() - started
+    result.settings = settings_changed(original, raw)
     return result
+
+
+def settings_changed(before: Raw, after: Raw) -> list[str]:
+    """What the shrink changed besides counts: nodes gone, network knobs, liveness."""
+    phrases = [f"node {node} removed" for node in before["nodes"] if node not in after["nodes"]]
+    for key in ("loss", "duplicate", "ordering", "latency"):
+        old, new = before["network"].get(key), after["network"].get(key)
+        if old != new:
+            phrases.append(f"network.{key} {_setting(old)} -> {_setting(new)}")
+    for link in before["network"]["links"]:
+        if link not in after["network"]["links"]:
+            phrases.append(f"network.links.{link} removed")
+    if "liveness" in before and "liveness" not in after:
+        phrases.append("liveness bound removed")
+    return phrases
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _sizes(raw: Raw) -> str:
@@ -450,6 +475,8 @@ def report(result: ShrinkResult) -> list[str]:
         lines.append(f"  {name:<22}{old:>10}{new:>10}{mark}")
     passes = ", ".join(dict.fromkeys(result.changes)) or "nothing"
     lines.append(f"  reduced by: {passes}")
+    if result.settings:
+        lines.append(f"  changed: {'; '.join(result.settings)}")
     lines.append(f"  replay: paxossim run {result.scenario_path}")
     return lines
 
