@@ -422,10 +422,11 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
 @click.argument("run_or_log")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: results/shrink/<scenario>-seed-<N>/).")
-@click.option("--max-runs", type=int, default=400, show_default=True,
-              help="Re-runs at most (the result depends only on this, not on speed).")
-@click.option("--max-seconds", type=float, default=300.0, show_default=True,
-              help="Stop after about this long, keeping the smallest failing run so far.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=400, show_default=True,
+              help="Re-runs at most; a shrink this stops is still deterministic.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="Stop after about this long, keeping the smallest "
+              "failing run so far (what it keeps then depends on the machine's speed).")
 @click.option("--no-plots", is_flag=True, help="Skip sequence.png and sequence.mmd.")
 @user_errors
 def shrink(run_or_log: str, out_dir: Path | None, max_runs: int, max_seconds: float,

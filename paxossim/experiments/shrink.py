@@ -509,8 +509,6 @@ def default_out_dir(origin: Origin) -> Path:
 def shrink_command(spec: str, out_dir: Path | None, budget: Budget, render: bool,
                    progress: TextIO | None) -> list[str]:
     """``paxossim shrink``: the lines to print (the CLI only echoes them)."""
-    if budget.runs < 1 or not budget.seconds > 0:
-        raise UserError("--max-runs/--max-seconds", "the budget must be positive")
     origin = load_origin(spec)
     result = shrink(origin, out_dir or default_out_dir(origin), budget, note_to(progress),
                     render)
