@@ -29,6 +29,7 @@ from paxossim.scenario.faults import (
     parse_random_partitions,
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
+from paxossim.scenario.schedule import Schedule
 from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
@@ -208,6 +209,9 @@ class Scenario:
     """``[quorums] phase1, phase2``, resolved (None only where there are no voters)."""
     log: LogSpec = LogSpec()
     limits: LimitSpec = LimitSpec()
+    schedule: Schedule | None = None
+    """``[schedule]``: the run's inputs given as data (what ``shrink`` writes); None:
+    drawn from the scripted requests and faults and the seed."""
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -364,8 +368,9 @@ def scenario_from_dict(
     options = family.parse_options(options_table, nodes)
     options_table.finish()
     _check_periods(options, horizon, options_table)
+    schedule = _parse_schedule(top, requests, faults)
     top.finish()
-    return Scenario(
+    scenario = Scenario(
         name=name,
         description=description,
         protocol=protocol_name,
@@ -387,7 +392,31 @@ def scenario_from_dict(
         quorum_sizes=quorum_sizes,
         log=log,
         limits=limits,
+        schedule=schedule,
     )
+    if schedule is not None:
+        schedule.check(scenario, top.where("schedule"))
+    return scenario
+
+
+def _parse_schedule(top: Table, requests: tuple[Request, ...],
+                    faults: FaultSpec) -> Schedule | None:
+    """``[schedule]`` (items and overrides, as a log header holds them) replaces the
+    drawn inputs, so it may not come with inputs of the other kind: two sources of
+    requests or crashes would leave a reader guessing which ran."""
+    raw = top.raw("schedule", None)
+    if raw is None:
+        return None
+    where = top.where("schedule")
+    others = {"requests": bool(requests), "faults.crashes": bool(faults.crashes),
+              "faults.partitions": bool(faults.partitions),
+              "faults.random_crashes": faults.random_crashes is not None,
+              "faults.random_partitions": faults.random_partitions is not None}
+    for key, present in others.items():
+        if present:
+            raise UserError(where, f"a scenario with a schedule lists every input in it; "
+                            f"remove {key} (or the schedule)")
+    return Schedule.from_data(raw, where)
 
 
 MAX_FIRINGS = 1_000_000
@@ -773,6 +802,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})
+    if scenario.schedule is not None:
+        extra["schedule"] = scenario.schedule.to_data()
     return {
         "name": scenario.name,
         "description": scenario.description,
