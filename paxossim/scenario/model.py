@@ -236,9 +236,32 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(str(path), f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise UserError(str(path), f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(raw, str(path))
+    return raw
+
+
+MAX_DEPTH = 32
+"""Tables and lists nested deeper than this are refused when read: no scenario
+needs them, and the code that walks a scenario recurses."""
+
+
+def check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse values nested deeper than MAX_DEPTH (iteratively: the check itself must
+    not be what overflows)."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise UserError(where, f"nested more than {MAX_DEPTH} deep")
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
 
 
 def load_scenario(
@@ -273,6 +296,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    except RecursionError:
+        raise UserError(f"--set {key}", f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(value, f"--set {key}", 1)
     return key, value
 
 
