@@ -36,7 +36,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -67,9 +67,11 @@ class Bounds:
     """Stop after this many distinct states (None: no limit)."""
 
 
-@dataclass(frozen=True)
-class State:
-    nodes: tuple[NodeSnapshot, ...]
+class State(NamedTuple):
+    """A global state, as small ints: it is its own hash key."""
+
+    nodes: tuple[int, ...]
+    """Each node's snapshot, by its number in :attr:`Search.snapshots`."""
     flight: tuple[int, ...]
     """Message ids in flight, sorted (a multiset: an id may repeat)."""
     requests: int
@@ -77,10 +79,11 @@ class State:
     drops: int
     crashes: int
     duplicates: int
-    facts: tuple[bytes, ...]
+    facts: int
+    """The facts so far, by their number in :attr:`Search.facts`."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TraceStep:
     """One event of a trace, with what it did (for the written scenario)."""
 
@@ -149,21 +152,60 @@ class Search:
             self.relevant |= check.kinds
         self.messages: list[tuple[str, str, Message]] = []
         self._message_ids: dict[tuple[str, str, Message], int] = {}
-        self._verdicts: dict[tuple[bytes, ...], list[dict[str, Any]]] = {}
+        self.destinations: list[int] = []
+        """Each message's destination, as a node's position."""
+        self.snapshots: list[NodeSnapshot] = []
+        self._snapshot_ids: dict[bytes, int] = {}
+        self.facts: list[tuple[bytes, ...]] = []
+        self._facts_ids: dict[tuple[bytes, ...], int] = {}
+        self._appended: dict[tuple[int, tuple[bytes, ...]], int] = {}
+        self._steps: dict[tuple[int, EventKey], tuple[int, tuple[int, ...], tuple[bytes, ...],
+                                                      Outcome]] = {}
+        self._verdicts: dict[int, list[dict[str, Any]]] = {}
 
     def _make_node(self, node_id: str, ctx: Any) -> Node:
         return self.protocol.make_node(node_id, self.scenario, ctx,
                                        self.scenario.variant_of(node_id))
 
-    # -- states and actions -------------------------------------------------------
+    # -- interning: everything in a state is a small int ---------------------------
     def message_id(self, src: str, dst: str, msg: Message) -> int:
         key = (src, dst, msg)
         found = self._message_ids.get(key)
         if found is None:
             found = self._message_ids[key] = len(self.messages)
             self.messages.append(key)
+            self.destinations.append(self.index[dst])
         return found
 
+    def snapshot_id(self, snap: NodeSnapshot) -> int:
+        found = self._snapshot_ids.get(snap.key)
+        if found is None:
+            found = self._snapshot_ids[snap.key] = len(self.snapshots)
+            self.snapshots.append(snap)
+        return found
+
+    def facts_id(self, facts: tuple[bytes, ...]) -> int:
+        found = self._facts_ids.get(facts)
+        if found is None:
+            found = self._facts_ids[facts] = len(self.facts)
+            self.facts.append(facts)
+        return found
+
+    def _add_facts(self, facts: int, more: tuple[bytes, ...]) -> int:
+        if not more:
+            return facts
+        key = (facts, more)
+        found = self._appended.get(key)
+        if found is None:
+            found = self._appended[key] = self.facts_id(self.facts[facts] + more)
+        return found
+
+    def _fact(self, kind: str, node: str, fields: dict[str, Any]) -> tuple[bytes, ...]:
+        if kind not in self.relevant:
+            return ()
+        return (orjson.dumps({"ev": kind, "node": node, **fields}),)
+
+    # -- states and actions -------------------------------------------------------
     def initial(self) -> tuple[State, list[tuple[str, Outcome]]]:
         booted = []
         for name in self.names:
@@ -175,81 +217,86 @@ class Search:
                                 f" exhaustively: its nodes cannot be snapshotted ({error})"
                                 ) from None
         flight: list[int] = []
-        facts: list[bytes] = []
+        facts = self.facts_id(())
         for name, outcome in booted:
-            self._absorb(name, outcome, flight, facts)
-        state = State(tuple(o.after for _, o in booted), tuple(sorted(flight)), 0, 0, 0, 0,
-                      tuple(facts))
-        return state, booted
+            sent, more = self._effects(name, outcome)
+            flight += sent
+            facts = self._add_facts(facts, more)
+        nodes = tuple(self.snapshot_id(outcome.after) for _, outcome in booted)
+        return State(nodes, tuple(sorted(flight)), 0, 0, 0, 0, facts), booted
 
-    def _absorb(self, name: str, outcome: Outcome, flight: list[int],
-                facts: list[bytes]) -> None:
-        for dst, msg in outcome.sent:
-            flight.append(self.message_id(name, dst, msg))
+    def _effects(self, name: str, outcome: Outcome) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
+        """The message ids an outcome sends and the facts it adds."""
+        sent = tuple(self.message_id(name, dst, msg) for dst, msg in outcome.sent)
+        facts: tuple[bytes, ...] = ()
         for kind, fields in outcome.emitted:
-            self._fact(facts, self.prefix + kind, name, dict(fields))
+            facts += self._fact(self.prefix + kind, name, dict(fields))
+        return sent, facts
 
-    def _fact(self, facts: list[bytes], kind: str, node: str, fields: dict[str, Any]) -> None:
-        if kind in self.relevant:
-            facts.append(orjson.dumps({"ev": kind, "node": node, **fields}))
+    def _step(self, position: int, snap: int, event: EventKey
+              ) -> tuple[int, tuple[int, ...], tuple[bytes, ...], Outcome]:
+        """Node ``position`` in snapshot ``snap`` takes ``event`` (memoised)."""
+        key = (snap, event)
+        found = self._steps.get(key)
+        if found is None:
+            outcome = self.stepper.step(self.snapshots[snap], event)
+            sent, facts = self._effects(self.names[position], outcome)
+            found = self._steps[key] = (self.snapshot_id(outcome.after), sent, facts, outcome)
+        return found
 
     def actions(self, state: State) -> list[Action]:
         """The enabled events, in a fixed order (so the search is deterministic)."""
         found: list[Action] = []
         if state.requests < len(self.requests):
             found.append(("request", state.requests))
+        up = [self.snapshots[snap].up for snap in state.nodes]
         distinct = sorted(set(state.flight))
         for mid in distinct:
-            if state.nodes[self.index[self.messages[mid][1]]].up:
+            if up[self.destinations[mid]]:
                 found.append(("deliver", mid))
         for position, snap in enumerate(state.nodes):
-            for name, _delay in snap.timers:
+            for name, _delay in self.snapshots[snap].timers:
                 found.append(("timer", position, name))
         if state.drops < self.bounds.drops:
             found += [("drop", mid) for mid in distinct]
         if state.duplicates < self.bounds.duplicates:
             found += [("duplicate", mid) for mid in distinct]
-        for position, snap in enumerate(state.nodes):
-            if not snap.up:
+        for position, is_up in enumerate(up):
+            if not is_up:
                 found.append(("recover", position))
             elif state.crashes < self.bounds.crashes:
                 found.append(("crash", position))
         return found
 
     def apply(self, state: State, action: Action) -> tuple[State, TraceStep]:
+        nodes, flight, requests, drops, crashes, duplicates, facts = state
         kind = action[0]
-        flight = list(state.flight)
-        facts = list(state.facts)
-        requests, drops, crashes = state.requests, state.drops, state.crashes
-        duplicates = state.duplicates
         message = None
         event: EventKey
         if kind == "request":
             item = self.requests[action[1]]
-            requests += 1
             position = self.index[item.node]
             fields: dict[str, Any] = {"value": item.value}
             if item.extra:
                 fields["extra"] = dict(item.extra)
-            self._fact(facts, "request", item.node, fields)
-            if not state.nodes[position].up:
-                new = State(state.nodes, state.flight, requests, drops, crashes, duplicates,
-                            tuple(facts))
-                return new, TraceStep(action, item.node, None, None)
+            requests += 1
+            facts = self._add_facts(facts, self._fact("request", item.node, fields))
+            if not self.snapshots[nodes[position]].up:
+                return (State(nodes, flight, requests, drops, crashes, duplicates, facts),
+                        TraceStep(action, item.node, None, None))
             event = ("request", self.protocol.client_request(item.value, item.extra))
-        elif kind == "duplicate":
+        elif kind in ("deliver", "drop", "duplicate"):
             message = self.messages[action[1]]
-            new = State(state.nodes, tuple(sorted((*flight, action[1]))), requests, drops,
-                        crashes, duplicates + 1, state.facts)
-            return new, TraceStep(action, message[1], message, None)
-        elif kind in ("deliver", "drop"):
-            message = self.messages[action[1]]
-            flight.remove(action[1])
+            if kind == "duplicate":
+                flight = tuple(sorted((*flight, action[1])))
+                return (State(nodes, flight, requests, drops, crashes, duplicates + 1, facts),
+                        TraceStep(action, message[1], message, None))
+            at = flight.index(action[1])
+            flight = flight[:at] + flight[at + 1:]
             if kind == "drop":
-                new = State(state.nodes, tuple(flight), requests, drops + 1, crashes,
-                            duplicates, state.facts)
-                return new, TraceStep(action, message[1], message, None)
-            position = self.index[message[1]]
+                return (State(nodes, flight, requests, drops + 1, crashes, duplicates, facts),
+                        TraceStep(action, message[1], message, None))
+            position = self.destinations[action[1]]
             event = ("msg", message[0], message[2])
         elif kind == "timer":
             position = action[1]
@@ -258,23 +305,23 @@ class Search:
             position = action[1]
             event = (kind,)
             crashes += kind == "crash"
-            self._fact(facts, kind, self.names[position], {})
-        name = self.names[position]
-        outcome = self.stepper.step(state.nodes[position], event)
-        self._absorb(name, outcome, flight, facts)
-        nodes = (*state.nodes[:position], outcome.after, *state.nodes[position + 1:])
-        new = State(nodes, tuple(sorted(flight)), requests, drops, crashes, duplicates,
-                    tuple(facts))
-        return new, TraceStep(action, name, message, outcome)
+            facts = self._add_facts(facts, self._fact(kind, self.names[position], {}))
+        after, sent, more, outcome = self._step(position, nodes[position], event)
+        if sent:
+            flight = tuple(sorted(flight + sent))
+        new = State((*nodes[:position], after, *nodes[position + 1:]), flight, requests, drops,
+                    crashes, duplicates, self._add_facts(facts, more) if more else facts)
+        return new, TraceStep(action, self.names[position], message, outcome)
 
     # -- the verdict ----------------------------------------------------------------
-    def verdict(self, facts: tuple[bytes, ...]) -> list[dict[str, Any]]:
+    def verdict(self, facts_id: int) -> list[dict[str, Any]]:
         """The violations the run's checks find in these facts (fact i at time i)."""
-        found = self._verdicts.get(facts)
+        found = self._verdicts.get(facts_id)
         if found is not None:
             return found
         safety = SafetyCheck(self.scenario_dict, self.protocol)
         readers = [safety, *self.protocol.checks(self.scenario_dict)]
+        facts = self.facts[facts_id]
         for position, line in enumerate(facts):
             event = orjson.loads(line)
             event["t"] = float(position)
@@ -284,7 +331,7 @@ class Search:
         violations = list(safety.violations)
         for check in readers[1:]:
             violations += check.finish(float(len(facts)))[1]
-        found = self._verdicts[facts] = [v.to_dict() for v in violations]
+        found = self._verdicts[facts_id] = [v.to_dict() for v in violations]
         return found
 
     # -- the search -----------------------------------------------------------------
@@ -292,68 +339,56 @@ class Search:
         started = time.perf_counter()
         result = SearchResult(self.scenario.name, self.scenario.variant, self.bounds)
         root, result.boot = self.initial()
-        keys: dict[tuple[Any, ...], int] = {}
-        node_keys: dict[bytes, int] = {}
-        fact_keys: dict[tuple[bytes, ...], int] = {}
-
-        def key_of(state: State) -> tuple[Any, ...]:
-            nodes = tuple(node_keys.setdefault(s.key, len(node_keys)) for s in state.nodes)
-            return (nodes, state.flight, state.requests, state.drops, state.crashes,
-                    state.duplicates, fact_keys.setdefault(state.facts, len(fact_keys)))
-
-        states = [root]
+        seen: dict[State, int] = {root: 0}
         parents: list[tuple[int, Action] | None] = [None]
-        keys[key_of(root)] = 0
         result.distinct = 1
         violations = self.verdict(root.facts)
-        frontier = [0] if not violations else []
-        found_at = 0 if violations else None
+        frontier = [root] if not violations else []
+        found: State | None = root if violations else None
         depth = 0
         limit = self.bounds.max_states
-        while frontier and depth < self.bounds.max_depth and found_at is None:
+        while frontier and depth < self.bounds.max_depth and found is None:
             depth += 1
-            following: list[int] = []
-            for index in frontier:
-                state = states[index]
+            following: list[State] = []
+            for state in frontier:
+                index = seen[state]
                 for action in self.actions(state):
                     new, _ = self.apply(state, action)
                     result.generated += 1
-                    key = key_of(new)
-                    if key in keys:
+                    if new in seen:
                         continue
-                    keys[key] = len(states)
-                    states.append(new)
+                    seen[new] = len(parents)
                     parents.append((index, action))
-                    following.append(len(states) - 1)
+                    following.append(new)
                     if new.facts != state.facts:
                         violations = self.verdict(new.facts)
                         if violations:
-                            found_at = len(states) - 1
+                            found = new
                             break
-                if found_at is not None or (limit is not None and len(states) >= limit):
+                if found is not None or (limit is not None and len(parents) >= limit):
                     break
-            result.distinct = len(states)
+            result.distinct = len(parents)
             result.depth = depth if following else depth - 1
             frontier = following
             if progress is not None:
                 progress(result)
-            if limit is not None and len(states) >= limit:
+            if limit is not None and len(parents) >= limit:
                 break
-        result.complete = not frontier and found_at is None
+        result.complete = not frontier and found is None
         result.seconds = time.perf_counter() - started
-        if found_at is not None:
+        if found is not None:
             result.violations = violations
-            result.trace = self._trace(states, parents, found_at)
+            result.trace = self._trace(root, parents, seen[found])
         return result
 
-    def _trace(self, states: list[State], parents: list[tuple[int, Action] | None],
+    def _trace(self, root: State, parents: list[tuple[int, Action] | None],
                index: int) -> list[TraceStep]:
         actions: list[Action] = []
         link = parents[index]
         while link is not None:
             actions.append(link[1])
             link = parents[link[0]]
-        state = states[0]
+        state = root
         steps = []
         for action in reversed(actions):
             state, step = self.apply(state, action)
