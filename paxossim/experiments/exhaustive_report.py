@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from paxossim.experiments.exhaustive import Bounds, SearchResult, search
+from paxossim.experiments.exhaustive import Bounds, Search, SearchResult
 from paxossim.experiments.exhaustive_replay import Untimeable, describe, write_replay
 from paxossim.scenario.model import load_scenario
 
@@ -32,9 +32,11 @@ def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bo
                      progress: Callable[[SearchResult], None] | None = None) -> int:
     """Run the search and report it; the exit code (1: a violation, 0: none)."""
     scenario = load_scenario(scenario_path, overrides)
+    searcher = Search(scenario, bounds)
+    searcher.initial()  # refuses nodes that cannot be snapshotted, before any output
     echo(f"{scenario.name} (protocol {scenario.protocol}, variant {scenario.variant}): "
          f"exhaustive search, {bounds_line(bounds)}")
-    result = search(scenario, bounds, progress)
+    result = searcher.run(progress)
     echo(figures_line(result))
     if not result.found:
         if result.complete:
