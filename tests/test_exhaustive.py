@@ -126,7 +126,7 @@ def test_correct_paxos_full_state_space() -> None:
     crash it is bounded by depth."""
     result = searched(ROLES, "correct", Bounds(40))
     assert result.complete and not result.found
-    depth = max(6, int(14 * slow_scale()))
+    depth = max(6, int(12 * slow_scale()))
     crashed = searched(ROLES, "correct", Bounds(depth, crashes=1))
     assert not crashed.found
 

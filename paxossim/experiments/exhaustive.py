@@ -22,7 +22,11 @@ once. Breadth first, so the first violation found has a shortest trace.
 
 The verdict on a state comes from the same checks a run uses: the generic
 :class:`~paxossim.checks.safety.SafetyCheck` and the protocol's own
-``checks``, fed the facts in order (fact ``i`` at time ``i``). Nothing here
+``checks``, fed the facts in order (fact ``i`` at time ``i``). Facts are the
+protocol's events and the runtime's ``request``, ``crash`` and ``recover``;
+message events (``send``, ``deliver``) are not facts (they would make every
+path a state of its own), so a check that judged from those would not see them
+(today's checks only count them for figures). Nothing here
 knows a protocol's names, so any protocol whose nodes can be snapshotted can
 be searched.
 
@@ -305,7 +309,8 @@ class Search:
             position = action[1]
             event = (kind,)
             crashes += kind == "crash"
-            facts = self._add_facts(facts, self._fact(kind, self.names[position], {}))
+            extra = {"amnesia": self.scenario.faults.amnesia} if kind == "recover" else {}
+            facts = self._add_facts(facts, self._fact(kind, self.names[position], extra))
         after, sent, more, outcome = self._step(position, nodes[position], event)
         if sent:
             flight = tuple(sorted(flight + sent))
