@@ -136,3 +136,61 @@ def test_correct_paxos_full_state_space() -> None:
 def test_six_nodes_find_the_ordering_bugs(variant: str) -> None:
     result = searched(SMALL, variant, Bounds(16))
     assert result.found and len(result.trace) == 14
+
+
+def test_a_trace_with_a_timer_is_timed_so_that_run_follows_its_order(tmp_path: Path) -> None:
+    """The written scenario pins a fired timer to its delay and keeps every message
+    in the trace's order: the run's inputs, deliveries and timers come as the trace has them."""
+    from paxossim.experiments.exhaustive import Search
+    from paxossim.runs import execute
+
+    scenario = load_scenario(ROLES)
+    searcher = Search(scenario, Bounds(8))
+    state, boot = searcher.initial()
+    result = SearchResult(scenario.name, scenario.variant, searcher.bounds, boot=boot)
+    # N1 asks, its retry timer fires (it gives up), N2 asks, then two of N1's
+    # old prepares and an answer arrive.
+    for choose in (("request",), ("timer",), ("request",), ("deliver",), ("deliver",),
+                   ("deliver",)):
+        action = next(a for a in searcher.actions(state) if a[0] == choose[0])
+        state, step = searcher.apply(state, action)
+        result.trace.append(step)
+    assert write_replay(scenario, result, tmp_path / "t.toml") == []
+    run = execute(load_scenario(tmp_path / "t.toml"))
+    sent = {e["m"]: (e["src"], e["dst"]) for e in run.events if e["ev"] == "send"}
+    # Self-sends are delivered within their step, as in the search.
+    order = [(e["ev"], e["node"] if "node" in e else sent[e["m"]][1]) for e in run.events
+             if e["ev"] in ("request", "timer")
+             or (e["ev"] == "deliver" and len(set(sent[e["m"]])) == 2)]
+    expected = [({"request": "request", "timer": "timer", "deliver": "deliver"}[s.action[0]],
+                 s.node) for s in result.trace]
+    assert order == expected
+    timer = next(e for e in run.events if e["ev"] == "timer")
+    request = next(e for e in run.events if e["ev"] == "request")
+    assert timer["t"] - request["t"] == scenario.options.retry_timeout
+
+
+def test_a_state_limit_stops_the_search_and_says_so() -> None:
+    result = CliRunner().invoke(main, ["check", str(SMALL), "--exhaustive", "--max-states",
+                                       "50"])
+    assert result.exit_code == 0 and "before the state limit" in result.output
+
+
+def test_an_order_the_timer_delays_forbid_cannot_be_written() -> None:
+    """Both proposers arm a 100 ms retry timer, N1 first: no real run fires N2's first."""
+    from paxossim.experiments.exhaustive import Search
+    from paxossim.experiments.exhaustive_replay import Untimeable, time_trace
+
+    scenario = load_scenario(ROLES)
+    searcher = Search(scenario, Bounds(8))
+    state, boot = searcher.initial()
+    result = SearchResult(scenario.name, scenario.variant, searcher.bounds, boot=boot)
+    for action in (("request", 0), ("request", 1), ("timer", 1, "retry"), ("timer", 0, "retry")):
+        assert action in searcher.actions(state)
+        state, step = searcher.apply(state, action)
+        result.trace.append(step)
+    with pytest.raises(Untimeable):
+        time_trace(result)
+    result.trace[2:] = reversed(result.trace[2:])
+    times, _ = time_trace(result)
+    assert times[3] - times[1] == times[4] - times[2] == scenario.options.retry_timeout

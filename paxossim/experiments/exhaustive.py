@@ -110,6 +110,8 @@ class SearchResult:
     depth: int = 0
     """Depth of the deepest distinct state."""
     seconds: float = 0.0
+    limited: bool = False
+    """Stopped at ``max_states``, part way through a depth."""
     complete: bool = False
     """Every reachable state within the fault budgets was expanded (the depth
     bound was never hit)."""
@@ -378,6 +380,7 @@ class Search:
             if progress is not None:
                 progress(result)
             if limit is not None and len(parents) >= limit:
+                result.limited = found is None
                 break
         result.complete = not frontier and found is None
         result.seconds = time.perf_counter() - started

@@ -39,7 +39,10 @@ def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bo
     result = searcher.run(progress)
     echo(figures_line(result))
     if not result.found:
-        if result.complete:
+        if result.limited:
+            echo(f"no violation in the {result.distinct} states generated before the state "
+                 f"limit, part way through depth {result.depth}")
+        elif result.complete:
             echo("no violation: every reachable state was checked (the search ended "
                  "before the depth bound)")
         else:
