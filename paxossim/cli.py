@@ -455,4 +455,4 @@ def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: 
         overrides = (*overrides, f'variant="{variant}"')
     sys.exit(check_exhaustive(bundled.resolve(scenario), overrides,
                               Bounds(max_depth, drops, crashes, duplicates, max_states), out,
-                              click.echo))
+                              click.echo, functools.partial(click.echo, err=True)))

@@ -377,6 +377,7 @@ class Search:
             result.distinct = len(parents)
             result.depth = depth if following else depth - 1
             frontier = following
+            result.seconds = time.perf_counter() - started
             if progress is not None:
                 progress(result)
             if limit is not None and len(parents) >= limit:

@@ -29,13 +29,19 @@ def figures_line(result: SearchResult) -> str:
 
 def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bounds,
                      out: Path | None, echo: Callable[[str], None],
-                     progress: Callable[[SearchResult], None] | None = None) -> int:
-    """Run the search and report it; the exit code (1: a violation, 0: none)."""
+                     note: Callable[[str], None] | None = None) -> int:
+    """Run the search and report it; the exit code (1: a violation, 0: none).
+
+    ``note`` gets a line per depth searched (a long search shows it is alive).
+    """
     scenario = load_scenario(scenario_path, overrides)
     searcher = Search(scenario, bounds)
     searcher.initial()  # refuses nodes that cannot be snapshotted, before any output
     echo(f"{scenario.name} (protocol {scenario.protocol}, variant {scenario.variant}): "
          f"exhaustive search, {bounds_line(bounds)}")
+    progress = None if note is None else (
+        lambda done: note(f"depth {done.depth}: {done.distinct} distinct states, "
+                          f"{done.seconds:.0f} s"))
     result = searcher.run(progress)
     echo(figures_line(result))
     if not result.found:
