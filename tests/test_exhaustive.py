@@ -194,3 +194,16 @@ def test_an_order_the_timer_delays_forbid_cannot_be_written() -> None:
     result.trace[2:] = reversed(result.trace[2:])
     times, _ = time_trace(result)
     assert times[3] - times[1] == times[4] - times[2] == scenario.options.retry_timeout
+
+
+def test_the_engine_knows_no_protocol_by_name(tmp_path: Path) -> None:
+    """Through the contract alone: leader_write's one buggy replica is found and
+    replayed, and PBFT (with a lying primary) searches without a violation."""
+    scenario = load_scenario(ROOT / "scenarios" / "leader_write_buggy_replica.toml")
+    result = search(scenario, Bounds(10))
+    assert result.found and len(result.trace) == 6
+    replayed = write_replay(scenario, result, tmp_path / "trace.toml")
+    assert "agreement" in {v["invariant"] for v in replayed}
+    pbft = search(load_scenario(ROOT / "scenarios" / "pbft_equivocating_primary.toml"),
+                  Bounds(4))
+    assert not pbft.found and pbft.distinct > 100
