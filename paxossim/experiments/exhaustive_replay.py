@@ -16,9 +16,11 @@ These are difference constraints (t_v - t_u <= w), solved by Bellman-Ford; a
 negative cycle means the abstract order cannot happen with the protocol's
 real timer delays, and :func:`time_trace` says so. Requests are re-timed to
 their steps; crashes and recoveries become ``[[faults.crashes]]``; a
-duplicated message puts ``duplicate = 1`` on its link with the copy's
-latency (other messages of that link are then duplicated too, which the
-replay check, :func:`write_replay`, would expose).
+duplicated message puts ``duplicate = 1`` on its link, with the copy's
+latency as the link's (the runtime cannot duplicate one message alone): every
+original on that link gets a scripted latency, but the copies of the link's
+other messages arrive too, one copy latency after their send. Whether the run
+still breaks the same invariant is what :func:`write_replay` checks.
 """
 
 from __future__ import annotations
@@ -86,18 +88,23 @@ def time_trace(result: SearchResult) -> tuple[list[float], dict[str, Any]]:
     steps = result.trace
     n = len(steps)
     constraints = _Constraints(n)
-    flight: list[tuple[str, str, Any, _Sent]] = []
+    flight: list[tuple[str, str, Any, _Sent, bool]] = []
+    """Messages in flight: (src, dst, message, its send, whether it is a copy)."""
+    every: list[_Sent] = []
     counts: dict[tuple[str, str, str], int] = {}
     timers: dict[tuple[str, str], tuple[int, float]] = {}
     delivered: list[tuple[_Sent, int]] = []
-    duplicated: list[tuple[_Sent, int]] = []
+    copies: list[tuple[_Sent, int | None]] = []
+    """Each duplicated message, with the step its copy was delivered at (None: never)."""
     crashes: list[tuple[str, int, str]] = []
 
     def sent(src: str, outcome: Outcome, step: int) -> None:
         for dst, msg in outcome.sent:
             key = (src, dst, msg.TYPE)
             counts[key] = counts.get(key, 0) + 1
-            flight.append((src, dst, msg, _Sent(src, dst, msg.TYPE, step, counts[key])))
+            record = _Sent(src, dst, msg.TYPE, step, counts[key])
+            every.append(record)
+            flight.append((src, dst, msg, record, False))
 
     def disarm(key: tuple[str, str], step: int) -> None:
         armed = timers.pop(key, None)
@@ -126,14 +133,17 @@ def time_trace(result: SearchResult) -> tuple[list[float], dict[str, Any]]:
             assert step.message is not None
             src, dst, msg = step.message
             position = next(i for i, f in enumerate(flight) if f[:3] == (src, dst, msg))
-            copy = flight[position]
+            found = flight[position]
             if kind == "duplicate":
-                flight.append(copy)
-                duplicated.append((copy[3], index))
+                flight.append((*found[:4], True))
+                copies.append((found[3], None))
                 continue
             del flight[position]
-            if kind == "deliver":
-                delivered.append((copy[3], index))
+            if kind == "deliver" and found[4]:
+                at = next(i for i, c in enumerate(copies) if c == (found[3], None))
+                copies[at] = (found[3], index)
+            elif kind == "deliver":
+                delivered.append((found[3], index))
         if kind == "crash":
             for key in [k for k in timers if k[0] == step.node]:
                 disarm(key, index)
@@ -151,7 +161,7 @@ def time_trace(result: SearchResult) -> tuple[list[float], dict[str, Any]]:
     for (armed, delay) in timers.values():
         if armed == n:
             margin = min(margin, delay / 2)
-    return times, {"delivered": delivered, "duplicated": duplicated, "crashes": crashes,
+    return times, {"delivered": delivered, "copies": copies, "sent": every, "crashes": crashes,
                    "horizon": end + margin}
 
 
@@ -171,16 +181,21 @@ def replay_scenario(scenario: Scenario, result: SearchResult) -> dict[str, Any]:
     raw["requests"] = [request | {"at": times[step]} for request, step
                        in zip(_sorted_requests(raw["requests"]), request_steps, strict=False)]
     links: dict[str, Any] = {}
-    for copy, step in script["duplicated"]:
+    for copy, step in script["copies"]:
+        latency = never if step is None else times[step] - times[copy.step]
         links[f"{copy.src}->{copy.dst}"] = {
-            "latency": {"model": "constant", "value": times[step] - times[copy.step]},
-            "duplicate": 1.0}
+            "latency": {"model": "constant", "value": latency}, "duplicate": 1.0}
+    delays = {(s.src, s.dst, s.kind, s.occurrence): times[step] - times[s.step]
+              for s, step in script["delivered"]}
+    for sent in script["sent"]:  # a duplicating link's own latency must not deliver them
+        if f"{sent.src}->{sent.dst}" in links:
+            delays.setdefault((sent.src, sent.dst, sent.kind, sent.occurrence), never)
     raw["network"] = {
         "latency": {"model": "constant", "value": never}, "loss": 0.0, "duplicate": 0.0,
         "ordering": "free", "links": links,
-        "delays": [{"from": s.src, "to": s.dst, "type": s.kind, "occurrence": s.occurrence,
-                    "latency": times[step] - times[s.step]}
-                   for s, step in script["delivered"]],
+        "delays": [{"from": src, "to": dst, "type": kind, "occurrence": occurrence,
+                    "latency": latency}
+                   for (src, dst, kind, occurrence), latency in sorted(delays.items())],
     }
     crashes: list[dict[str, Any]] = []
     for node, step, kind in script["crashes"]:
