@@ -4,7 +4,7 @@
 state (every node booted) and enumerates every order in which the enabled
 events can happen: the next client request of the scenario (requests keep
 their order), the delivery of any message in flight, the firing of any armed
-timer, and, within budgets, the loss of any message in flight (``--drops``)
+timer, and, within budgets, the loss of any message in flight (``--drops``),
 the crash of any node (``--crashes``; a crashed node may recover at any
 later point, from its durable storage) and the duplication of any message in
 flight (``--duplicates``). Time is abstracted away: any enabled
@@ -30,9 +30,12 @@ path a state of its own), so a check that judged from those would not see them
 knows a protocol's names, so any protocol whose nodes can be snapshotted can
 be searched.
 
-No partial-order reduction: the state hashing (and memoising each node's
-reaction to an event) keeps the small configurations within seconds, and a
-reduction would have to be argued sound against the history-reading checks.
+No partial-order reduction. The simple one (explore only the events of one
+node first) is not sound here: a delivery to a node does not commute with
+the delivery of a message another node has not sent yet, and votes and
+learns, which the checks read, happen anywhere. State hashing (and memoising
+each node's reaction to an event) is what keeps small configurations within
+seconds; the figures are in the README.
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ class TraceStep:
 
 @dataclass
 class SearchResult:
+    """What a search did (its figures) and found (the violations and the trace)."""
+
     scenario: str
     variant: str
     bounds: Bounds
