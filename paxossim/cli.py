@@ -491,3 +491,42 @@ def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
 
     change = Change(drop=drop, delay=delay, crash=crash, variant=variant, at=at)
     click.echo("\n".join(fork_command(run_or_log, change, out_dir, not no_plots)))
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--exhaustive", is_flag=True, required=True,
+              help="Enumerate every order of events (the only mode there is, for now).")
+@click.option("--max-depth", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Events on a path at most.")
+@click.option("--drops", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Messages the network may lose, per path.")
+@click.option("--crashes", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Crashes per path (a crashed node may recover at any later point).")
+@click.option("--duplicates", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Messages the network may duplicate, per path.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
+@click.option("--variant", help="Search a broken protocol variant (see: paxossim variants).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario key. Repeatable.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where a violation's trace goes (default: results/check/<scenario>-"
+                   "<variant>.toml).")
+@user_errors
+def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: int,
+          duplicates: int, max_states: int | None, variant: str | None,
+          overrides: tuple[str, ...], out: Path | None) -> None:
+    """Search every order of SCENARIO's events, breadth first, for a safety violation.
+
+    Prints the states generated and distinct, the depth reached and the time; a
+    violation's shortest trace is written as a scenario that `paxossim run`
+    replays. Exits 1 on a violation, 0 if none within the bounds.
+    """
+    from paxossim.experiments.exhaustive import Bounds
+    from paxossim.experiments.exhaustive_report import check_exhaustive
+
+    if variant is not None:
+        overrides = (*overrides, f'variant="{variant}"')
+    sys.exit(check_exhaustive(bundled.resolve(scenario), overrides,
+                              Bounds(max_depth, drops, crashes, duplicates, max_states), out,
+                              click.echo, functools.partial(click.echo, err=True)))
