@@ -42,6 +42,7 @@ import orjson
 
 from paxossim.errors import UserError
 from paxossim.scenario.model import load_raw
+from paxossim.scenario.toml_out import inline_value
 from paxossim.schema import Table, safe_name, type_name
 
 SEED_BITS = 48
@@ -268,29 +269,10 @@ def _parse_charts(table: Table, axes: tuple[Axis, ...]) -> Charts:
 
 def toml_value(value: Any) -> str:
     """A value written as TOML, so that ``--set KEY=VALUE`` reads it back unchanged."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return orjson.dumps(value).decode()
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    raise UserError("sweep", f"cannot write {type_name(value)} as a --set value")
-
-
-def _toml_key(key: str) -> str:
-    bare = key.replace("_", "").replace("-", "").isalnum()
-    return key if bare else orjson.dumps(key).decode()
+    try:
+        return inline_value(value)
+    except TypeError:
+        raise UserError("sweep", f"cannot write {type_name(value)} as a --set value") from None
 
 
 def show_run(spec: SweepSpec, which: str) -> str:

@@ -38,6 +38,12 @@ def _key(key: str) -> str:
     return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
 
 
+def inline_value(value: Any) -> str:
+    """``value`` as one line of TOML (what ``--set KEY=VALUE`` takes); TypeError if
+    TOML cannot hold it."""
+    return _value(value)
+
+
 def _value(value: Any, top: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
