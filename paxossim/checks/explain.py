@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from paxossim import protocols
-from paxossim.checks.safety import SafetyCheck, quorums_of
+from paxossim.checks.safety import SafetyCheck, hashable, quorums_of
 from paxossim.protocols.rulebook import Breach, History, Rule
 
 MAX_EXPLAINED = 20
@@ -52,7 +52,9 @@ class Explanation:
     culprit: dict[str, Any] | None
     """The event that broke the rule: ``pos``, ``t``, ``node``, ``ev``."""
     chain: tuple[int, ...]
-    """Event positions from the culprit (or the violation's first cause) to the violation."""
+    """Event positions from the culprit (or the violation's first cause) to the
+    violation, or to the earlier decision it contradicts when that is where the
+    culprit's effect went."""
     messages: tuple[int, ...]
     """Ids of the messages sent or delivered along the chain (diagrams highlight them)."""
 
@@ -112,6 +114,9 @@ class CausalLog:
         self.breaches: dict[int, tuple[Rule, Breach]] = {}
         self.located: list[int] = []
         """The position of each of the safety check's violations, in its order."""
+        self.first: dict[Any, list[int]] = {}
+        """Per instance: where it was first decided, and first learned (what a later
+        decision or learn contradicts; its causal past is searched too)."""
 
     def read(self, events: Iterable[dict[str, Any]]) -> None:
         for pos, event in enumerate(events):
@@ -141,9 +146,15 @@ class CausalLog:
         if node is not None:
             self.last[node] = pos
         if kind in self.safety.kinds:
-            before = len(self.safety.violations)
-            self.safety.feed(event)
-            self.located += [pos] * (len(self.safety.violations) - before)
+            safety = self.safety
+            before, decided = len(safety.violations), len(safety.decided)
+            safety.feed(event)
+            self.located += [pos] * (len(safety.violations) - before)
+            if len(safety.decided) > decided or (
+                    kind == safety.learn_kind and node not in self.untrusted):
+                firsts = self.first.setdefault(hashable(safety.instance_of(event)), [])
+                if len(firsts) < 2:
+                    firsts.append(pos)
         history = self.histories.get(node) if node is not None else None
         if history is None:
             return  # a scripted client outside the scenario's nodes: no rules
@@ -163,11 +174,11 @@ class CausalLog:
             return self.located[index]
         return max(0, bisect.bisect_right(self.times, violation["time"]) - 1)
 
-    def past(self, anchor: int) -> dict[int, int]:
-        """Every event in the causal past of ``anchor``, each mapped to the event
-        after it on a shortest causal path to ``anchor`` (breadth first)."""
-        after = {anchor: anchor}
-        queue = deque([anchor])
+    def past(self, *anchors: int) -> dict[int, int]:
+        """Every event in the causal past of ``anchors``, each mapped to the event
+        after it on a shortest causal path to one of them (breadth first)."""
+        after = {anchor: anchor for anchor in anchors}
+        queue = deque(anchors)
         while queue:
             pos = queue.popleft()
             for earlier in (self.cause[pos], self.previous[pos]):
@@ -176,14 +187,21 @@ class CausalLog:
                     queue.append(earlier)
         return after
 
-    def explain(self, anchor: int) -> Explanation:
+    def explain(self, anchor: int, instance: Any) -> Explanation:
+        """The earliest rule broken in the causal past of the violation's event,
+        else in that of the instance's first decision and learn (an agreement
+        violation may be the *earlier* decision's fault)."""
         after = self.past(anchor)
         broken = [pos for pos in after if pos in self.breaches]
+        if not broken:
+            earlier = [pos for pos in self.first.get(hashable(instance), []) if pos <= anchor]
+            after = self.past(anchor, *earlier)
+            broken = [pos for pos in after if pos in self.breaches]
         if broken:
             culprit = min(broken)
             rule, breach = self.breaches[culprit]
             chain = [culprit]
-            while chain[-1] != anchor:
+            while after[chain[-1]] != chain[-1]:
                 chain.append(after[chain[-1]])
             return Explanation(rule.name, rule.description, breach.text,
                                self.describe(culprit), tuple(chain), self.messages(chain))
@@ -220,15 +238,16 @@ def explain(header: dict[str, Any], events: Iterable[dict[str, Any]],
     log = CausalLog(header)
     log.read(events)
     found: list[Explanation | None] = []
-    cache: dict[int, Explanation] = {}
+    cache: dict[tuple[int, Any], Explanation] = {}
     for index, violation in enumerate(violations):
         if index >= MAX_EXPLAINED:
             found.append(None)
             continue
         anchor = log.anchor(index, violation)
-        if anchor not in cache:
-            cache[anchor] = log.explain(anchor)
-        found.append(cache[anchor])
+        key = (anchor, hashable(violation.get("instance")))
+        if key not in cache:
+            cache[key] = log.explain(anchor, violation.get("instance"))
+        found.append(cache[key])
     return found
 
 
