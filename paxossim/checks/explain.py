@@ -7,13 +7,17 @@ made it possible. It reads a failing run's log once, and:
    :class:`~paxossim.protocols.rulebook.Rule` list, given that node's past
    (its own events, the messages delivered to it, its restarts);
 2. finds the event at which each violation happened (the safety check is fed
-   again; a protocol check's violation, which knows only its time, is placed
-   at the last event by then);
+   again);
 3. walks back from that event over the causal past: each event's ``cause``
    (the delivery, timer or input its handler ran for) and the node's previous
    event (what it had seen before). The earliest broken rule in that past is
    the *culprit*; the shortest causal path from it to the violation is the
    *chain*.
+
+A protocol check's violation (linearizability, a log's prefix) knows only its
+time and its words: its culprit is the broken rule whose subject (a command
+id) the violation names, else the one nearest in time, and its chain is the
+causal chain that led to the culprit and the delivery of what it sent.
 
 Only failing runs are explained, from their log, after the run: a passing
 run pays nothing. Memory grows with the failing run's length (a position
@@ -24,6 +28,7 @@ violations walked back.
 from __future__ import annotations
 
 import bisect
+import re
 from array import array
 from collections import deque
 from collections.abc import Iterable
@@ -80,10 +85,19 @@ def explanation_lines(violation: dict[str, Any], seen: set[tuple[str, int]]) -> 
     if key in seen:
         return [f"    why: as above ({culprit['node']} broke {explanation['rule']})"]
     seen.add(key)
-    chain = " -> ".join(str(pos) for pos in explanation["chain"])
+    steps = [str(pos) for pos in explanation["chain"]]
+    if len(steps) > 12:
+        steps = [*steps[:5], f"... ({len(steps) - 10} more)", *steps[-5:]]
+    chain = " -> ".join(steps)
     return [f"    why: {explanation['sentence']}",
             f"    rule broken: {explanation['rule']} ({explanation['rule_description']})",
             f"    causal chain (positions of events in events.jsonl, from 0): {chain}"]
+
+
+def mentions(text: str, subject: str) -> bool:
+    """Whether ``text`` names ``subject`` as a word ("c1#1" is not in "c1#17")."""
+    return bool(subject) and re.search(
+        rf"(?<![\w#]){re.escape(subject)}(?![\w#])", text) is not None
 
 
 class CausalLog:
@@ -110,6 +124,8 @@ class CausalLog:
         self.message: dict[int, int] = {}
         """Position of a send or delivery -> its message id."""
         self.sends: dict[int, dict[str, Any]] = {}
+        self.delivered: dict[int, int] = {}
+        """Message id -> the position of its first delivery."""
         self.last: dict[str, int] = {}
         self.breaches: dict[int, tuple[Rule, Breach]] = {}
         self.located: list[int] = []
@@ -137,6 +153,7 @@ class CausalLog:
             event = event | {"node": node, "src": sent["src"], "type": sent["type"],
                              "msg": sent["msg"]}
             self.message[pos] = event["m"]
+            self.delivered.setdefault(event["m"], pos)
         event["pos"] = pos
         self.cause.append(event.get("cause", -1))
         self.previous.append(self.last.get(node, -1) if node is not None else -1)
@@ -168,11 +185,27 @@ class CausalLog:
             history.events.append(event)
 
     # -- walking back ----------------------------------------------------------
-    def anchor(self, index: int, violation: dict[str, Any]) -> int:
-        """The position of the event at which ``violation`` happened."""
-        if index < len(self.located):
-            return self.located[index]
-        return max(0, bisect.bisect_right(self.times, violation["time"]) - 1)
+    def named(self, violation: dict[str, Any]) -> Explanation:
+        """A violation found at the end of the run: the breach it names (else
+        the nearest in time), with the chain into and out of it."""
+        breaches = sorted(self.breaches)
+        named = [pos for pos in breaches if mentions(violation["detail"],
+                                                     self.breaches[pos][1].subject)]
+        if not (named or breaches):
+            last = max(0, bisect.bisect_right(self.times, violation["time"]) - 1)
+            return self.explain(last, violation.get("instance"))
+        culprit = min(named or breaches,
+                      key=lambda pos: (abs(self.times[pos] - violation["time"]), pos))
+        chain = [culprit]
+        while self.cause[chain[-1]] >= 0:
+            chain.append(self.cause[chain[-1]])
+        chain.reverse()
+        sent = self.delivered.get(self.message.get(culprit, -1))
+        if sent is not None:
+            chain.append(sent)
+        rule, breach = self.breaches[culprit]
+        return Explanation(rule.name, rule.description, breach.text, self.describe(culprit),
+                           tuple(chain), self.messages(chain))
 
     def past(self, *anchors: int) -> dict[int, int]:
         """Every event in the causal past of ``anchors``, each mapped to the event
@@ -243,7 +276,10 @@ def explain(header: dict[str, Any], events: Iterable[dict[str, Any]],
         if index >= MAX_EXPLAINED:
             found.append(None)
             continue
-        anchor = log.anchor(index, violation)
+        if index >= len(log.located):
+            found.append(log.named(violation))
+            continue
+        anchor = log.located[index]
         key = (anchor, hashable(violation.get("instance")))
         if key not in cache:
             cache[key] = log.explain(anchor, violation.get("instance"))

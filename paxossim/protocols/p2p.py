@@ -57,6 +57,7 @@ from paxossim.protocols.replicated import (
     parse_client_options,
 )
 from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+from paxossim.protocols.replicated_rules import RULES as LOG_RULES
 from paxossim.schema import Table
 
 # -- messages -----------------------------------------------------------------
@@ -434,7 +435,7 @@ class P2PProtocol(Protocol):
     decision = DECISION
     variants = VARIANTS
     # Basic Paxos per slot; a replica learns from the proposer's Decided, so no learner rule.
-    rules = paxos_rules("p2p", instance="instance", slot="slot", learner=False)
+    rules = paxos_rules("p2p", instance="instance", slot="slot", learner=False) + LOG_RULES
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> P2POptions:
         defaults = P2POptions()

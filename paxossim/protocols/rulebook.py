@@ -32,6 +32,10 @@ class Breach:
 
     text: str
     evidence: tuple[int, ...] = ()
+    subject: str = ""
+    """What the breach is about, as a protocol's own checks would name it (a
+    command id): a violation that knows only its time and words is matched to
+    the breach it names."""
 
 
 @dataclass
