@@ -130,9 +130,15 @@ class CausalLog:
         self.breaches: dict[int, tuple[Rule, Breach]] = {}
         self.located: list[int] = []
         """The position of each of the safety check's violations, in its order."""
+        self.related: list[tuple[int, ...]] = []
+        """Per located violation: the votes of the tally its event completed (a
+        decision is the work of every vote in its quorum, not only the last)."""
+        self.tallies: dict[tuple[Any, Any, Any], list[int]] = {}
+        """The honest votes so far per (instance, round, value)."""
         self.first: dict[Any, list[int]] = {}
-        """Per instance: where it was first decided, and first learned (what a later
-        decision or learn contradicts; its causal past is searched too)."""
+        """Per instance: the votes of its first decision, and its first learn (what
+        a later decision or learn contradicts; their causal past is searched too)."""
+        self.learned: set[Any] = set()
 
     def read(self, events: Iterable[dict[str, Any]]) -> None:
         for pos, event in enumerate(events):
@@ -163,15 +169,7 @@ class CausalLog:
         if node is not None:
             self.last[node] = pos
         if kind in self.safety.kinds:
-            safety = self.safety
-            before, decided = len(safety.violations), len(safety.decided)
-            safety.feed(event)
-            self.located += [pos] * (len(safety.violations) - before)
-            if len(safety.decided) > decided or (
-                    kind == safety.learn_kind and node not in self.untrusted):
-                firsts = self.first.setdefault(hashable(safety.instance_of(event)), [])
-                if len(firsts) < 2:
-                    firsts.append(pos)
+            self.judge(pos, kind, node, event)
         history = self.histories.get(node) if node is not None else None
         if history is None:
             return  # a scripted client outside the scenario's nodes: no rules
@@ -183,6 +181,29 @@ class CausalLog:
                     break
         if kind not in UNKEPT:
             history.events.append(event)
+
+    def judge(self, pos: int, kind: str, node: str | None, event: dict[str, Any]) -> None:
+        """Feed the safety check; note where each violation happened and which votes
+        made the decisions involved."""
+        safety = self.safety
+        instance = hashable(safety.instance_of(event))
+        votes: list[int] = []
+        if kind == safety.vote_kind and node in safety.voters:
+            key = (instance, hashable(event[safety.rule.round]),
+                   hashable(event[safety.rule.value]))
+            votes = self.tallies.setdefault(key, [])
+            votes.append(pos)
+        before, decided = len(safety.violations), len(safety.decided)
+        safety.feed(event)
+        found = len(safety.violations) - before
+        self.located += [pos] * found
+        self.related += [tuple(votes)] * found
+        if len(safety.decided) > decided:
+            self.first.setdefault(instance, []).extend(votes)
+        elif kind == safety.learn_kind and node not in self.untrusted \
+                and instance not in self.learned:
+            self.learned.add(instance)
+            self.first.setdefault(instance, []).append(pos)
 
     # -- walking back ----------------------------------------------------------
     def named(self, violation: dict[str, Any]) -> Explanation:
@@ -220,15 +241,16 @@ class CausalLog:
                     queue.append(earlier)
         return after
 
-    def explain(self, anchor: int, instance: Any) -> Explanation:
-        """The earliest rule broken in the causal past of the violation's event,
-        else in that of the instance's first decision and learn (an agreement
-        violation may be the *earlier* decision's fault)."""
-        after = self.past(anchor)
+    def explain(self, anchor: int, related: tuple[int, ...], instance: Any) -> Explanation:
+        """The earliest rule broken in the causal past of the violation's event
+        (and of the votes that made its decision), else in that of the instance's
+        first decision and learn (an agreement violation may be the *earlier*
+        decision's fault)."""
+        after = self.past(anchor, *related)
         broken = [pos for pos in after if pos in self.breaches]
         if not broken:
             earlier = [pos for pos in self.first.get(hashable(instance), []) if pos <= anchor]
-            after = self.past(anchor, *earlier)
+            after = self.past(anchor, *related, *earlier)
             broken = [pos for pos in after if pos in self.breaches]
         if broken:
             culprit = min(broken)
@@ -282,7 +304,7 @@ def explain(header: dict[str, Any], events: Iterable[dict[str, Any]],
         anchor = log.located[index]
         key = (anchor, hashable(violation.get("instance")))
         if key not in cache:
-            cache[key] = log.explain(anchor, violation.get("instance"))
+            cache[key] = log.explain(anchor, log.related[index], violation.get("instance"))
         found.append(cache[key])
     return found
 
