@@ -214,7 +214,7 @@ class CausalLog:
                                                      self.breaches[pos][1].subject)]
         if not (named or breaches):
             last = max(0, bisect.bisect_right(self.times, violation["time"]) - 1)
-            return self.explain(last, violation.get("instance"))
+            return self.explain(last, (), violation.get("instance"))
         culprit = min(named or breaches,
                       key=lambda pos: (abs(self.times[pos] - violation["time"]), pos))
         chain = [culprit]
