@@ -153,7 +153,7 @@ def history(*events: dict[str, Any]) -> History:
     past = History("A1", Quorums.of(["A1", "A2", "A3"], None, None),
                    {"ballot_format": "number"})
     for pos, event in enumerate(events):
-        past.events.append(event | {"pos": pos})
+        past.append(event | {"pos": pos})
     return past
 
 

@@ -180,7 +180,7 @@ class CausalLog:
                     self.breaches[pos] = (rule, breach)
                     break
         if kind not in UNKEPT:
-            history.events.append(event)
+            history.append(event)
 
     def judge(self, pos: int, kind: str, node: str | None, event: dict[str, Any]) -> None:
         """Feed the safety check; note where each violation happened and which votes

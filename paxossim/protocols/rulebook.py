@@ -48,14 +48,30 @@ class History:
     """The scenario's quorum system (not the node's idea of it: a variant may miscount)."""
     scenario: dict[str, Any]
     events: list[Event] = field(default_factory=list)
+    kinds: dict[str, list[Event]] = field(default_factory=dict)
+    """The same events by kind (deliveries and sends by ``deliver:<type>``,
+    ``send:<type>``): rules look up what they need without a scan."""
+
+    def append(self, event: Event) -> None:
+        self.events.append(event)
+        kind = event["ev"]
+        self.kinds.setdefault(kind, []).append(event)
+        if kind in ("deliver", "send"):
+            self.kinds.setdefault(f"{kind}:{event['type']}", []).append(event)
 
     def of_kind(self, *kinds: str) -> Iterator[Event]:
+        """This node's events of ``kinds`` (full names), oldest first."""
+        if len(kinds) == 1:
+            return iter(self.kinds.get(kinds[0], ()))
         return (event for event in self.events if event["ev"] in kinds)
 
     def received(self, message_type: str) -> Iterator[Event]:
         """Deliveries to this node of messages of ``message_type``, oldest first."""
-        return (event for event in self.events
-                if event["ev"] == "deliver" and event["type"] == message_type)
+        return iter(self.kinds.get(f"deliver:{message_type}", ()))
+
+    def sent(self, message_type: str) -> Iterator[Event]:
+        """Messages of ``message_type`` this node sent, oldest first."""
+        return iter(self.kinds.get(f"send:{message_type}", ()))
 
     def ballot(self, ballot: Any) -> str:
         """A ballot as the scenario writes them: ``(2,P2)``, or the post's "5:31PM"."""
@@ -72,10 +88,8 @@ class History:
     def last_restart(self) -> Event | None:
         """The latest ``recover`` event: what came before it, a correct node kept
         only in durable storage."""
-        for event in reversed(self.events):
-            if event["ev"] == "recover":
-                return event
-        return None
+        restarts = self.kinds.get("recover")
+        return restarts[-1] if restarts else None
 
 
 Check = Callable[[Event, History], Breach | None]

@@ -21,6 +21,7 @@ same rules per slot: :func:`paxos_rules` builds them for either log.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from paxossim.protocols.rulebook import Breach, Event, History, Rule, as_ballot
@@ -41,12 +42,14 @@ class PaxosRules:
     def same_instance(self, event: Event, other: Event) -> bool:
         return self.instance is None or other.get(self.instance) == event[self.instance]
 
-    def commitments(self, event: Event, past: list[Event]) -> Event | None:
-        """The highest-ballot promise or vote in ``past`` of this event's instance."""
+    def commitments(self, event: Event, history: History, after: int = -1,
+                    before: float = math.inf) -> Event | None:
+        """The highest-ballot promise or vote of this event's instance that the
+        node made between positions ``after`` and ``before``."""
         best = None
-        for seen in past:
-            if seen["ev"] in (self.prefix + "promised", self.prefix + "accepted") and \
-                    self.same_instance(event, seen) and (
+        for seen in (*history.of_kind(self.prefix + "promised"),
+                     *history.of_kind(self.prefix + "accepted")):
+            if after < seen["pos"] < before and self.same_instance(event, seen) and (
                     best is None or as_ballot(seen["ballot"]) > as_ballot(best["ballot"])):
                 best = seen
         return best
@@ -59,9 +62,8 @@ class PaxosRules:
         restart = history.last_restart()
         if restart is None:
             return None
-        before = history.events[:history.events.index(restart)]
         ballot = as_ballot(event["ballot"])
-        lost = self.commitments(event, before)
+        lost = self.commitments(event, history, before=restart["pos"])
         why = ("its durable storage was wiped" if restart.get("amnesia")
                else "it was not in durable storage")
         node = history.node
@@ -74,8 +76,8 @@ class PaxosRules:
                 (lost["pos"], restart["pos"]))
         if event["ev"] != self.prefix + "promised":
             return None
-        votes = [seen for seen in before if seen["ev"] == self.prefix + "accepted"
-                 and self.same_instance(event, seen)]
+        votes = [seen for seen in history.of_kind(self.prefix + "accepted")
+                 if seen["pos"] < restart["pos"] and self.same_instance(event, seen)]
         if not votes:
             return None
         vote = max(votes, key=lambda seen: as_ballot(seen["ballot"]))
@@ -93,9 +95,7 @@ class PaxosRules:
 
     def below_promise(self, event: Event, history: History) -> Breach | None:
         restart = history.last_restart()
-        since = (history.events[history.events.index(restart) + 1:] if restart is not None
-                 else history.events)
-        promise = self.commitments(event, since)
+        promise = self.commitments(event, history, after=restart["pos"] if restart else -1)
         ballot = as_ballot(event["ballot"])
         if promise is None or as_ballot(promise["ballot"]) <= ballot:
             return None

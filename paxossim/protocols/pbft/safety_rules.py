@@ -38,9 +38,7 @@ def voters(history: History, kind: str, key: tuple[int, int, str],
     """Replicas whose ``kind`` message for ``key`` (view, n, digest) this replica
     received from them (or sent itself), not counting ``skip``."""
     found = set()
-    for seen in history.events:
-        if seen["ev"] not in ("deliver", "send") or seen["type"] != kind:
-            continue
+    for seen in (*history.received(kind), *history.sent(kind)):
         msg = seen["msg"]
         sender = seen["src"]
         if (msg["view"], msg["n"], msg["digest"]) == key and msg["sender"] == sender \
@@ -66,11 +64,10 @@ def committed_first(event: Event, history: History) -> Breach | None:
     n, value = event["instance"], event["value"]
     d = digest(value)
     views: dict[Any, set[str]] = {}
-    for seen in history.events:
-        if seen["ev"] in ("deliver", "send") and seen["type"] == "commit":
-            msg = seen["msg"]
-            if msg["n"] == n and msg["digest"] == d and msg["sender"] == seen["src"]:
-                views.setdefault(msg["view"], set()).add(seen["src"])
+    for seen in (*history.received("commit"), *history.sent("commit")):
+        msg = seen["msg"]
+        if msg["n"] == n and msg["digest"] == d and msg["sender"] == seen["src"]:
+            views.setdefault(msg["view"], set()).add(seen["src"])
     needed = 2 * tolerated(history) + 1
     best = max((len(senders) for senders in views.values()), default=0)
     if best >= needed:
