@@ -8,11 +8,14 @@ made it possible. It reads a failing run's log once, and:
    (its own events, the messages delivered to it, its restarts);
 2. finds the event at which each violation happened (the safety check is fed
    again);
-3. walks back from that event over the causal past: each event's ``cause``
-   (the delivery, timer or input its handler ran for) and the node's previous
-   event (what it had seen before). The earliest broken rule in that past is
-   the *culprit*; the shortest causal path from it to the violation is the
-   *chain*.
+3. walks back from that event, and from the other votes of the decision it
+   completed (a decision is the work of its whole quorum), over the causal
+   past: each event's ``cause`` (the delivery, timer or input its handler ran
+   for) and the node's previous event (what it had seen before). The earliest
+   broken rule in that past is the *culprit*; the shortest causal path from
+   it to the violation is the *chain*. When that past holds no broken rule,
+   the past of the decision (and first learn) it contradicts is searched too:
+   the earlier decision may be the wrong one.
 
 A protocol check's violation (linearizability, a log's prefix) knows only its
 time and its words: its culprit is the broken rule whose subject (a command
@@ -20,9 +23,9 @@ id) the violation names, else the one nearest in time, and its chain is the
 causal chain that led to the culprit and the delivery of what it sent.
 
 Only failing runs are explained, from their log, after the run: a passing
-run pays nothing. Memory grows with the failing run's length (a position
-array, and each node's history), which is why :data:`MAX_EXPLAINED` bounds the
-violations walked back.
+run pays nothing. Memory and time grow with the failing run's length (position
+arrays, each node's history, one walk back per violation), so
+:data:`MAX_EXPLAINED` bounds the violations walked back.
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ class Explanation:
     """The event that broke the rule: ``pos``, ``t``, ``node``, ``ev``."""
     chain: tuple[int, ...]
     """Event positions from the culprit (or the violation's first cause) to the
-    violation, or to the earlier decision it contradicts when that is where the
-    culprit's effect went."""
+    violation, or to one of the votes of a decision involved (the violating
+    one's, or the earlier one it contradicts) when that is where the culprit's
+    effect went; a culprit that is itself such a vote is its whole chain."""
     messages: tuple[int, ...]
     """Ids of the messages sent or delivered along the chain (diagrams highlight them)."""
 
