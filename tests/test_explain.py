@@ -125,6 +125,8 @@ def test_the_forgotten_vote_is_told_in_paxos_words() -> None:
     assert explanation["sentence"] == (
         'A2 promised (1,P2) at t=70 reporting no vote, though it accepted "x" at (1,P1) at '
         "t=30; it restarted at t=50 and had forgotten its vote (it was not in durable storage)")
+    cited = [result.events[pos]["ev"] for pos in explanation["evidence"]]
+    assert cited == ["paxos.accepted", "recover"]
     lines = account(result.summary, result.header, result.iter_events())
     assert f"    why: {explanation['sentence']}" in lines
     assert sum(line.startswith("    rule broken: promise-survives-restart") for line in lines) == 1

@@ -66,6 +66,9 @@ class Explanation:
     effect went; a culprit that is itself such a vote is its whole chain."""
     messages: tuple[int, ...]
     """Ids of the messages sent or delivered along the chain (diagrams highlight them)."""
+    evidence: tuple[int, ...] = ()
+    """Positions of the earlier events the sentence cites (the promise forgotten,
+    the restart, the promise whose value was ignored)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,7 +233,7 @@ class CausalLog:
             chain.append(sent)
         rule, breach = self.breaches[culprit]
         return Explanation(rule.name, rule.description, breach.text, self.describe(culprit),
-                           tuple(chain), self.messages(chain))
+                           tuple(chain), self.messages(chain), breach.evidence)
 
     def past(self, *anchors: int) -> dict[int, int]:
         """Every event in the causal past of ``anchors``, each mapped to the event
@@ -263,7 +266,8 @@ class CausalLog:
             while after[chain[-1]] != chain[-1]:
                 chain.append(after[chain[-1]])
             return Explanation(rule.name, rule.description, breach.text,
-                               self.describe(culprit), tuple(chain), self.messages(chain))
+                               self.describe(culprit), tuple(chain), self.messages(chain),
+                               breach.evidence)
         chain = [anchor]
         while self.cause[chain[-1]] >= 0:
             chain.append(self.cause[chain[-1]])
