@@ -103,6 +103,8 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
         summary = summarizer.finish(stream)
         if simulation.stopped is not None:
             summary["stopped"] = simulation.stopped
+        if not summary["safety"]["ok"] and (log is not None or buffer is not None):
+            explain_failure(header, summary, log, buffer)
     except BaseException:
         if log is not None:
             log.abort()
@@ -111,6 +113,21 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
         log.close(summary, stream.digest())
     return RunResult(header, summary, simulation.schedule,
                      buffer.getvalue() if buffer is not None else None, log_path)
+
+
+def explain_failure(header: dict[str, Any], summary: dict[str, Any], log: LogFile | None,
+                    buffer: io.BytesIO | None) -> None:
+    """Explain each violation from the events just written (a failing run only:
+    the events are read back once, from the log being written or the buffer)."""
+    from paxossim.checks.explain import attach
+
+    if log is not None:
+        log.out.flush()
+        with log.temp.open("rb") as lines:
+            next(lines)  # the header
+            attach(header, map(orjson.loads, lines), summary)
+    elif buffer is not None:
+        attach(header, map(orjson.loads, buffer.getvalue().splitlines()), summary)
 
 
 def default_out_dir(scenario_name: str, seed: int, overrides: Iterable[str] = ()) -> Path:

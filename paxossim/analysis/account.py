@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from paxossim import protocols
+from paxossim.checks.explain import explanation_lines
 from paxossim.checks.safety import quorums_of
 from paxossim.labels import plain_number, render, time_label, value_label
 from paxossim.sim.events import RUNTIME_EVENTS
@@ -69,9 +70,11 @@ def account(summary: dict[str, Any], header: dict[str, Any],
         lines.append("safety: OK (agreement, validity, integrity hold)")
     else:
         lines.append(f"safety: VIOLATED ({len(safety['violations'])} violation(s))")
+        explained: set[tuple[str, int]] = set()
         for violation in safety["violations"]:
             lines.append(f"  {violation['invariant']} at t={time_label(violation['time'])}: "
                          f"{violation['detail']}")
+            lines.extend(explanation_lines(violation, explained))
     return lines
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
+from paxossim.checks.explain import signature
 from paxossim.errors import UserError
 from paxossim.experiments.pool import consume, ordered_map
 from paxossim.labels import time_label
@@ -46,6 +47,9 @@ class SeedOutcome:
     problem: str
     """One line on what went wrong ("" if nothing did)."""
     log_dir: str | None
+    signature: tuple[str, str] | None = None
+    """(invariant, rule broken) of the first violation (see ``checks.explain.signature``):
+    failures with one signature are one bug; None when safety held."""
 
     @property
     def failed(self) -> bool:
@@ -202,7 +206,9 @@ def run_seed(job: Job) -> SeedOutcome:
                          settings=tuple(overrides))
         save(result, target, render=False)
         log_dir = str(target)
-    return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
+    violations = result.summary["safety"]["violations"]
+    return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir,
+                       signature(violations[0]) if violations else None)
 
 
 # -- many seeds -----------------------------------------------------------------

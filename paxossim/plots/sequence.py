@@ -163,6 +163,43 @@ def diagram_title(header: dict[str, Any], protocol: Protocol, shown: int, total:
     return "\n".join(textwrap.fill(line, columns) for line in lines)
 
 
+def explained(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The violations' explanations that name a culprit, each culprit once."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for violation in violations:
+        explanation = violation.get("explanation")
+        if explanation and explanation["culprit"] is not None:
+            found.setdefault((explanation["rule"], explanation["culprit"]["pos"]), explanation)
+    return list(found.values())
+
+
+def culprit_lines(violations: list[dict[str, Any]], columns: int = 110) -> list[str]:
+    """The title's last lines: who broke which rule, in the explanation's words."""
+    return [textwrap.fill(f"why: {e['culprit']['node']} broke {e['rule']}: {e['sentence']}",
+                          columns, max_lines=3, placeholder=" [...]")
+            for e in explained(violations)]
+
+
+def highlight_culprits(ax: Any, placer: LabelPlacer, violations: list[dict[str, Any]],
+                       column: dict[str, int], shown: list[Trace], end: float) -> None:
+    """Ring each culprit event and underlay the messages of its causal chain."""
+    chained = {m for violation in violations if violation.get("explanation")
+               for m in violation["explanation"]["messages"]}
+    for trace in shown:
+        if trace.mid in chained and trace.delivered is not None:
+            ax.plot([column[trace.src], column[trace.dst]], [trace.sent, trace.delivered],
+                    color="#ffd92f", lw=7, alpha=0.7, solid_capstyle="round", zorder=2)
+    for explanation in explained(violations):
+        culprit = explanation["culprit"]
+        if culprit["node"] not in column or culprit["t"] > end:
+            continue  # after the part drawn: the title still says it
+        x, y = column[culprit["node"]], culprit["t"]
+        ax.plot([x], [y], marker="o", ms=18, mfc="none", mec="#b2182b", mew=2.5, zorder=7)
+        placer.keep(ax.text(x - 0.1, y, f"broke {explanation['rule']}", ha="right",
+                            va="center", fontsize=8, color="#b2182b", fontweight="bold",
+                            zorder=7))
+
+
 def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path: Path,
                      violations: list[dict[str, Any]], messages: int | None = None) -> Path:
     """Draw the diagram (:func:`draw_space_time`) into ``path``, whole or not at all."""
@@ -231,8 +268,9 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
         ax.spines[side].set_visible(False)
     total = max(len(all_traces), messages or 0)
     # About 11 characters of a 10 pt title per inch: wrap to the figure, however narrow.
-    ax.set_title(diagram_title(header, protocol, len(shown), total, drawn_until, unit,
-                               columns=int(width * 11)), fontsize=10, pad=28)
+    columns = int(width * 11)
+    title = diagram_title(header, protocol, len(shown), total, drawn_until, unit, columns)
+    ax.set_title("\n".join([title, *culprit_lines(violations, columns)]), fontsize=10, pad=28)
     drawn = {trace.kind for trace in shown}
     handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in colors.items()
                if k in drawn]
@@ -295,6 +333,8 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
         placer.keep(ax.text(-0.55, time, f"{', '.join(sorted(invariants))} violated",
                             color="#d62728", fontsize=8, fontweight="bold",
                             va="bottom" if index % 2 == 0 else "top"))
+
+    highlight_culprits(ax, placer, violations, column, shown, end)
 
     for trace, x_end, y_end in ends:
         text = message_text(protocol, trace.kind, trace.msg, fmt)

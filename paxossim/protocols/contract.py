@@ -18,7 +18,10 @@ registered by name. It declares, in one place:
 - its **variants**: broken (or Byzantine) versions as code of their own,
   which a scenario can set for every node or for one node;
 - optional protocol-specific checks and summary figures, fed the event
-  stream as it is written (:class:`StreamCheck`).
+  stream as it is written (:class:`StreamCheck`);
+- optional **rules** its honest nodes keep
+  (:class:`~paxossim.protocols.rulebook.Rule`), from which a violation is
+  explained: which node broke which rule.
 
 Nothing outside the protocol's package knows its names: the account, the
 diagrams and the checks read these declarations.
@@ -34,6 +37,7 @@ from typing import Any, ClassVar
 
 from paxossim.protocols.base import Context, Message, Node
 from paxossim.protocols.quorums import majority
+from paxossim.protocols.rulebook import Rule
 from paxossim.schema import Table
 
 RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause"})
@@ -149,6 +153,9 @@ class Protocol(ABC):
     """Name -> variant; ``correct`` is always there."""
     request_keys: ClassVar[tuple[str, ...]] = ()
     """Extra keys a ``[[requests]]`` item may set for this protocol."""
+    rules: ClassVar[tuple[Rule, ...]] = ()
+    """The rules an honest node keeps, each checkable on one event from the log
+    (``paxossim.checks.explain`` walks a violation back to the first broken one)."""
 
     @abstractmethod
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Any:

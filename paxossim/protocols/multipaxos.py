@@ -72,6 +72,7 @@ from paxossim.protocols.replicated import (
     parse_command,
 )
 from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+from paxossim.protocols.replicated_rules import RULES
 from paxossim.schema import Table
 
 Entry = tuple[int, Ballot, str]
@@ -714,6 +715,7 @@ class MultiPaxosProtocol(Protocol):
     events = EVENTS
     decision = DECISION
     variants = VARIANTS
+    rules = RULES
 
     def parse_options(
         self, table: Table, nodes: Mapping[str, tuple[str, ...]]

@@ -38,6 +38,7 @@ from paxossim.protocols.base import Context, Message, Node
 from paxossim.protocols.contract import EventKind, Protocol, StreamCheck, Variant
 from paxossim.protocols.paxos.figures import BallotCount
 from paxossim.protocols.paxos.rules import value_to_propose
+from paxossim.protocols.paxos.safety_rules import paxos_rules
 from paxossim.protocols.quorums import Quorums
 from paxossim.protocols.replicated import (
     CLIENT_EVENTS,
@@ -56,6 +57,7 @@ from paxossim.protocols.replicated import (
     parse_client_options,
 )
 from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+from paxossim.protocols.replicated_rules import RULES as LOG_RULES
 from paxossim.schema import Table
 
 # -- messages -----------------------------------------------------------------
@@ -432,6 +434,8 @@ class P2PProtocol(Protocol):
     events = EVENTS
     decision = DECISION
     variants = VARIANTS
+    # Basic Paxos per slot; a replica learns from the proposer's Decided, so no learner rule.
+    rules = paxos_rules("p2p", instance="instance", slot="slot", learner=False) + LOG_RULES
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> P2POptions:
         defaults = P2POptions()

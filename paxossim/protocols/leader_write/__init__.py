@@ -36,6 +36,7 @@ from paxossim.protocols.base import Context, Node
 from paxossim.protocols.contract import DecisionRule, EventKind, Protocol
 from paxossim.protocols.leader_write.messages import Ack, ClientRequest, Write
 from paxossim.protocols.leader_write.nodes import Cluster, Leader, Options, Replica
+from paxossim.protocols.leader_write.safety_rules import RULES
 from paxossim.protocols.leader_write.variants import VARIANTS
 from paxossim.schema import Table
 
@@ -67,6 +68,7 @@ class LeaderWriteProtocol(Protocol):
     # There are no ballots: the one fixed leader is the one round there is.
     decision = DecisionRule(vote="stored", voters="replica", round="leader", learn="learned")
     variants = VARIANTS
+    rules = RULES
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Options:
         leaders = [name for name, roles in nodes.items() if "leader" in roles]

@@ -54,6 +54,7 @@ from paxossim.protocols.paxos.roles import (
     Proposer,
     Roles,
 )
+from paxossim.protocols.paxos.safety_rules import paxos_rules
 from paxossim.protocols.paxos.variants import VARIANTS, PaxosVariant
 from paxossim.schema import Table
 
@@ -73,6 +74,7 @@ class PaxosProtocol(Protocol):
     decision = DecisionRule(vote="accepted", voters="acceptor", learn="learned",
                             learners="learner")
     variants = VARIANTS
+    rules = paxos_rules("paxos")
     request_keys = ("ballot",)
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> PaxosOptions:

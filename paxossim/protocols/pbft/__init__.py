@@ -85,6 +85,7 @@ from paxossim.protocols.pbft.messages import (
     ViewChange,
 )
 from paxossim.protocols.pbft.replica import Cluster, PbftOptions, Replica
+from paxossim.protocols.pbft.safety_rules import RULES
 from paxossim.protocols.pbft.variants import VARIANTS
 from paxossim.protocols.replicated import (
     CLIENT_EVENTS,
@@ -140,6 +141,7 @@ class PBFTProtocol(Protocol):
                             instance="instance", learn="learned", proposals=("request",),
                             allowed=("noop_allowed",))
     variants = VARIANTS
+    rules = RULES
 
     def default_quorums(self, voters: int) -> tuple[int, int]:
         """2f+1 of n = 3f+1: two such quorums share an honest replica."""
