@@ -30,6 +30,7 @@ from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
 from paxossim.scenario.model import MAX_SEED, apply_override, load_raw, scenario_from_dict
+from paxossim.view.page import write_view
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 
@@ -162,6 +163,8 @@ class Job:
     swarm: bool
     out_dir: str
     seed: int
+    view: bool = True
+    """Write a failing seed's view.html beside its log."""
 
 
 def run_seed(job: Job) -> SeedOutcome:
@@ -201,6 +204,8 @@ def run_seed(job: Job) -> SeedOutcome:
         result = execute(scenario, job.seed, log_path=target / "events.jsonl",
                          settings=tuple(overrides))
         save(result, target, render=False)
+        if job.view:
+            write_view(target / "events.jsonl")
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
 
@@ -227,6 +232,7 @@ def plan(
     overrides: tuple[str, ...] = (),
     swarm: bool = False,
     out_dir: str | Path | None = None,
+    view: bool = True,
 ) -> Jobs:
     """One job per seed, made as they are reached (``--seeds 0..1000000000`` must
     start at once, not plan a billion jobs first). The scenario is validated here,
@@ -242,7 +248,7 @@ def plan(
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm))
-    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0]), seeds)
+    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0], view), seeds)
 
 
 class Jobs(Sequence[Job]):
