@@ -25,8 +25,8 @@ from paxossim.plots.sequence import message_text, type_colors
 from paxossim.sim.events import RUNTIME_EVENTS
 from paxossim.view.states import StateTrack
 
-FAULTS = frozenset({"crash", "recover", "partition", "heal", "healed", "drop", "request_lost"})
-"""Kinds the "next fault" button stops at."""
+FAULTS = frozenset({"crash", "recover", "partition", "heal", "healed", "request_lost"})
+"""Kinds the "next fault" button stops at (a dropped message is a fate, shown on its arrow)."""
 
 
 class _Strings:

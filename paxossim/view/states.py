@@ -79,6 +79,8 @@ class _Recorder:
         self._acting: str | None = None
         self.count = 0
         self.differs_at: int | None = None
+        self.started = False
+        """Whether every node has booted (states are recorded from then on)."""
 
     def state_text(self, name: str) -> int:
         assert self.simulation is not None
@@ -119,16 +121,21 @@ class _Recorder:
             self.differs_at = self.count + 2  # the header is line 1
         position = self.count
         self.count += 1
-        if position == 0:
-            for name in sorted(self.names):
-                self.look(name, -1)
-        self.look(self._acting, position - 1)
         event = orjson.loads(line)
         node = self.concerns(event)
-        if event["ev"] != "crash":  # a crash empties the node before its line is written
-            self.look(node, position - 1)
+        if self.started:
+            self.look(self._acting, position - 1)
+            if event["ev"] != "crash":  # a crash empties the node before its line is written
+                self.look(node, position - 1)
         if node is not None:
             self._acting = node
+
+    def booted(self) -> None:
+        """Every node has started: their states now are the run's first (position -1),
+        shown from its first event on, the boot's own events included."""
+        self.started = True
+        for name in sorted(self.names):
+            self.look(name, -1)
 
     def finish(self) -> None:
         if self.differs_at is None and next(self.logged, None) is not None:
@@ -150,7 +157,9 @@ def record_states(head: LogHead, protocol: Protocol) -> StateTrack:
     simulation = Simulation(scenario, header["seed"], stream, schedule)
     recorder.simulation = simulation
     stream.out = recorder
-    simulation.run()
+    simulation.start()
+    recorder.booted()
+    simulation.env.run(until=scenario.horizon)
     recorder.finish()
     if recorder.differs_at is not None:
         return StateTrack({}, [], f"node states left out: re-simulating the run differs from "
