@@ -94,16 +94,20 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     finally:
         progress.close()
     written = save(result, target, render=not no_plots)
+    skipped = None
     if not no_view:
-        from paxossim.view.page import write_view
+        from paxossim.view.page import view_beside
 
-        written.append(write_view(target / "events.jsonl")[0])
+        page, skipped = view_beside(target / "events.jsonl")
+        written += [page] if page else []
     for line in account(result.summary, result.header, result.iter_events()):
         click.echo(line)
     liveness = result.summary["liveness"]
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {files_written(written)}")
+    if skipped:
+        click.echo(skipped)
     stopped = result.summary.get("stopped")
     if stopped is not None:
         raise UserError(str(path), f"the run was stopped at t={time_label(stopped['t'])}: "

@@ -30,7 +30,7 @@ from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
 from paxossim.scenario.model import MAX_SEED, apply_override, load_raw, scenario_from_dict
-from paxossim.view.page import write_view
+from paxossim.view.page import view_beside
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 
@@ -205,7 +205,7 @@ def run_seed(job: Job) -> SeedOutcome:
                          settings=tuple(overrides))
         save(result, target, render=False)
         if job.view:
-            write_view(target / "events.jsonl")
+            view_beside(target / "events.jsonl")
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
 

@@ -43,8 +43,27 @@ def page(head: LogHead) -> tuple[str, str | None]:
 def write_view(log: Path, out: Path | None = None) -> tuple[Path, str | None]:
     """Validate ``log``, write its viewer (default: ``view.html`` beside it); return the
     path and the note on node states (None when they are shown)."""
-    head = scan_log(log)
-    target = out if out is not None else log.parent / "view.html"
+    return _write(scan_log(log), out)
+
+
+def _write(head: LogHead, out: Path | None) -> tuple[Path, str | None]:
+    target = out if out is not None else Path(head.path).parent / "view.html"
     text, problem = page(head)
     atomic_write(target, [text.encode()])
     return target, problem
+
+
+AUTO_LIMIT = 300_000
+"""Events above which ``run`` and ``explore`` do not write the viewer unasked: building
+it re-simulates the run and holds its events (about 8 s and 7 MB of page per
+100,000 events on a CI machine), which a long run should not pay by default."""
+
+
+def view_beside(log: Path) -> tuple[Path | None, str | None]:
+    """The viewer ``run`` and ``explore`` write beside a log they wrote: the page, or
+    None and why not when the log is longer than :data:`AUTO_LIMIT` events."""
+    head = scan_log(log)
+    if head.events > AUTO_LIMIT:
+        return None, (f"view.html not written: {head.events:,} events (more than "
+                      f"{AUTO_LIMIT:,}); paxossim view {log} writes it")
+    return _write(head, None)

@@ -50,6 +50,13 @@ def shown(value: Any, nodes: frozenset[str], ballot_format: str) -> Any:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """orjson's fallback for what it cannot encode: sets (sorted), anything else as text."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
 @dataclass
 class StateTrack:
     """Per node, the event positions after which its visible state changed, and the
@@ -75,6 +82,8 @@ class _Recorder:
         self.track = StateTrack({name: [] for name in nodes})
         self._interned: dict[str, int] = {}
         self._last: dict[str, int] = {}
+        self._raw: dict[str, bytes] = {}
+        """Each node's last visible state as encoded raw, to skip an unchanged one cheaply."""
         self._dst: dict[int, str] = {}
         self._acting: str | None = None
         self.count = 0
@@ -82,12 +91,9 @@ class _Recorder:
         self.started = False
         """Whether every node has booted (states are recorded from then on)."""
 
-    def state_text(self, name: str) -> int:
-        assert self.simulation is not None
-        node = self.simulation.hosts[name].node
-        value = DOWN if node is None else shown(self.protocol.visible_state(node), self.names,
-                                                self.ballot_format)
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    def state_text(self, value: Any) -> int:
+        text = orjson.dumps(shown(value, self.names, self.ballot_format),
+                            option=orjson.OPT_SORT_KEYS).decode()
         index = self._interned.get(text)
         if index is None:
             index = self._interned[text] = len(self.track.texts)
@@ -98,7 +104,15 @@ class _Recorder:
         """Record ``name``'s state as it is after event ``position`` if it changed."""
         if name is None or name not in self.names:
             return
-        index = self.state_text(name)
+        assert self.simulation is not None
+        node = self.simulation.hosts[name].node
+        value = DOWN if node is None else self.protocol.visible_state(node)
+        raw = orjson.dumps(value, default=_plain,
+                           option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        if self._raw.get(name) == raw:
+            return
+        self._raw[name] = raw
+        index = self.state_text(value)
         if self._last.get(name) != index:
             self._last[name] = index
             self.track.changes[name].append((position, index))
@@ -125,7 +139,8 @@ class _Recorder:
         node = self.concerns(event)
         if self.started:
             self.look(self._acting, position - 1)
-            if event["ev"] != "crash":  # a crash empties the node before its line is written
+            # a crash empties the node before its line is written
+            if node != self._acting and event["ev"] != "crash":
                 self.look(node, position - 1)
         if node is not None:
             self._acting = node

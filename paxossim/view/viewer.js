@@ -185,8 +185,12 @@
     // arrow labels, when few enough arrows are on screen to read them
     if (nSegs <= 80) {
       ctx.font = "11px sans-serif"; ctx.textAlign = "center";
+      const laneYs = Array.from(y).filter(v => !isNaN(v));
       for (let s = 0; s < nSegs; s++) {
-        const m = segMsg[s], x = (segs[4 * s] + segs[4 * s + 2]) / 2, yy = (segs[4 * s + 1] + segs[4 * s + 3]) / 2;
+        const m = segMsg[s], x1 = segs[4 * s], y1 = segs[4 * s + 1], x2 = segs[4 * s + 2], y2 = segs[4 * s + 3];
+        // halfway along the arrow, unless that is on a lane it crosses: then nearer an end
+        const u = [0.5, 0.3, 0.7].find(f => laneYs.every(l => Math.abs(y1 + f * (y2 - y1) - 4 - l) > 12)) ?? 0.5;
+        const x = x1 + u * (x2 - x1), yy = y1 + u * (y2 - y1);
         const text = T[M.label[m]], w = ctx.measureText(text).width;
         ctx.globalAlpha = M.ts[m] > now ? 0.35 : 0.9;
         ctx.fillStyle = "#fff"; ctx.fillRect(x - w / 2 - 2, yy - 11, w + 4, 14);
@@ -425,6 +429,7 @@
       }
       return null;
     },
+    setWindow: (from, to) => { t0 = from; t1 = to; schedule(); },
     redraw: () => draw(),
   };
 
