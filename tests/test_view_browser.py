@@ -123,3 +123,19 @@ def test_filters_and_zoom(post_page: tuple[Any, list[str]]) -> None:
     after = page.evaluate("paxosview.messagePoint(0)")
     assert after is None or after != before
     assert errors == []
+
+
+def test_a_violation_jumps_to_its_culprit(browser: Any, tmp_path: Path) -> None:
+    paxossim.run("forgetful_acceptor", variant="forget-promise-on-restart", out=tmp_path)
+    path, _ = write_view(tmp_path / "events.jsonl")
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    listed = page.inner_text("#violations")
+    assert "agreement at t=90 ms: 'y' was chosen" in listed
+    page.locator("#violations button").first.click()
+    culprit = page.evaluate("paxosview.data.violations[0].event")
+    assert page.evaluate("paxosview.index()") == culprit > 0
+    assert 'A2 accepts "y"' in page.inner_text("#current")
+    assert '"y"' in page.inner_text("#nodes [data-node='A2']")
+    page.close()

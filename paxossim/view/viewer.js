@@ -185,13 +185,16 @@
     // arrow labels, when few enough arrows are on screen to read them
     if (nSegs <= 80) {
       ctx.font = "11px sans-serif"; ctx.textAlign = "center";
-      const laneYs = Array.from(y).filter(v => !isNaN(v));
+      const laneYs = Array.from(y).filter(v => !isNaN(v)), placed = [];
       for (let s = 0; s < nSegs; s++) {
         const m = segMsg[s], x1 = segs[4 * s], y1 = segs[4 * s + 1], x2 = segs[4 * s + 2], y2 = segs[4 * s + 3];
         // halfway along the arrow, unless that is on a lane it crosses: then nearer an end
         const u = [0.5, 0.3, 0.7].find(f => laneYs.every(l => Math.abs(y1 + f * (y2 - y1) - 4 - l) > 12)) ?? 0.5;
         const x = x1 + u * (x2 - x1), yy = y1 + u * (y2 - y1);
         const text = T[M.label[m]], w = ctx.measureText(text).width;
+        const box = [x - w / 2 - 2, yy - 11, x + w / 2 + 2, yy + 3];
+        if (placed.some(b => b[0] < box[2] && box[0] < b[2] && b[1] < box[3] && box[1] < b[3])) continue;
+        placed.push(box);  // a label that would cover another is left to the tooltip
         ctx.globalAlpha = M.ts[m] > now ? 0.35 : 0.9;
         ctx.fillStyle = "#fff"; ctx.fillRect(x - w / 2 - 2, yy - 11, w + 4, 14);
         ctx.fillStyle = D.colors[M.type[m]]; ctx.fillText(text, x, yy);
@@ -226,16 +229,19 @@
     // violations: a red line at their time, a triangle on the culprit's lane
     violMarks = [];
     ctx.font = "bold 11px sans-serif"; ctx.textAlign = "left";
+    const stacked = new Map();  // violations at one place: their names one under another
     D.violations.forEach((v, k) => {
       if (v.time < t0 || v.time > t1) return;
       const x = xOf(v.time), node = v.event >= 0 ? E.n[v.event] : -1;
+      const key = `${Math.round(x)}:${node}`, below = stacked.get(key) || 0;
+      stacked.set(key, below + 1);
       ctx.strokeStyle = "#d62728"; ctx.setLineDash([4, 3]); ctx.lineWidth = 1.5;
       ctx.beginPath(); ctx.moveTo(x, TOP - 8); ctx.lineTo(x, height - BOTTOM); ctx.stroke(); ctx.setLineDash([]);
       const yy = node >= 0 && !isNaN(y[node]) ? y[node] : TOP + 4;
       ctx.fillStyle = "#d62728";
       ctx.beginPath(); ctx.moveTo(x, yy - 2); ctx.lineTo(x - 7, yy - 14); ctx.lineTo(x + 7, yy - 14); ctx.closePath(); ctx.fill();
-      ctx.fillText(v.invariant, x + 8, yy - 8);
-      violMarks.push([x, yy - 8, k]);
+      ctx.fillText(v.invariant, x + 8, yy - 8 + 12 * below);
+      violMarks.push([x, yy - 8 + 12 * below, k]);
     });
     // the slider's time
     if (nEv) {
@@ -281,7 +287,12 @@
     slider.value = String(cur);
     document.getElementById("current").textContent = eventText(cur);
     const t = E.t[cur];
-    if (center || t < t0 || t > t1) { const span = t1 - t0; t0 = t - span / 2; t1 = t + span / 2; }
+    if (center || t < t0 || t > t1) {
+      // centre on the event, but keep the window inside the run while it fits there
+      const span = t1 - t0, end = D.end > 0 ? D.end : 1, lo = -end * 0.01, hi = end * 1.03;
+      t0 = span >= hi - lo ? lo : Math.max(lo, Math.min(hi - span, t - span / 2));
+      t1 = t0 + span;
+    }
     renderNodes();
     schedule();
   }
