@@ -55,8 +55,9 @@ def _write(head: LogHead, out: Path | None) -> tuple[Path, str | None]:
 
 AUTO_LIMIT = 300_000
 """Events above which ``run`` and ``explore`` do not write the viewer unasked: building
-it re-simulates the run and holds its events (about 8 s and 7 MB of page per
-100,000 events on a CI machine), which a long run should not pay by default."""
+it re-simulates the run and holds its events (6-10 s and 7 MB of page per 100,000
+events on a 2-core machine: benchmarks/bench_view.py), which a long run should not
+pay by default."""
 
 
 def view_beside(log: Path) -> tuple[Path | None, str | None]:
