@@ -177,3 +177,17 @@ def test_view_command_writes_where_told(post_log: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.stdout == f"wrote: {tmp_path / 'x.html'}\n"
     assert embedded((tmp_path / "x.html").read_text())["nodes"][:4] == \
         ["Proposer1", "Proposer2", "Acceptor", "Learner"]
+
+
+def test_run_skips_the_viewer_of_a_long_log_and_says_how_to_make_it(
+        post_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paxossim.view import page
+
+    monkeypatch.setattr(page, "AUTO_LIMIT", 41)  # the post's run has 42 events
+    result = CliRunner().invoke(main, ["run", str(post_scenario), "--out", str(tmp_path),
+                                       "--no-plots"])
+    assert result.exit_code == 0
+    assert not (tmp_path / "view.html").exists()
+    assert result.stdout.splitlines()[-1] == (
+        f"view.html not written: 42 events (more than 41); paxossim view "
+        f"{tmp_path / 'events.jsonl'} writes it")
