@@ -159,6 +159,20 @@ class _Recorder:
             self.look(name, self.count - 1)
 
 
+class _Observed(Simulation):
+    """The run as :meth:`Simulation.run` makes it (limits and all), telling the
+    recorder when every node has booted."""
+
+    def __init__(self, recorder: _Recorder, *args: Any) -> None:
+        super().__init__(*args)
+        self.recorder = recorder
+        recorder.simulation = self
+
+    def start(self) -> None:
+        super().start()
+        self.recorder.booted()
+
+
 def record_states(head: LogHead, protocol: Protocol) -> StateTrack:
     """Re-simulate ``head``'s run and return its nodes' visible states over time."""
     header = head.header
@@ -169,12 +183,9 @@ def record_states(head: LogHead, protocol: Protocol) -> StateTrack:
     recorder = _Recorder(event_lines(head.path), protocol, nodes,
                          str(header["scenario"].get("ballot_format", "number")))
     stream = EventStream(None)
-    simulation = Simulation(scenario, header["seed"], stream, schedule)
-    recorder.simulation = simulation
+    simulation = _Observed(recorder, scenario, header["seed"], stream, schedule)
     stream.out = recorder
-    simulation.start()
-    recorder.booted()
-    simulation.env.run(until=scenario.horizon)
+    simulation.run()
     recorder.finish()
     if recorder.differs_at is not None:
         return StateTrack({}, [], f"node states left out: re-simulating the run differs from "
