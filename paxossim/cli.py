@@ -66,13 +66,14 @@ def main(allow_outside_files: bool) -> None:
                    "--set 'network.latency={model=\"uniform\",low=5,high=20}'. Repeatable.")
 @click.option("--variant", help="Run a broken protocol variant (see: paxossim variants).")
 @click.option("--no-plots", is_flag=True, help="Skip sequence.png and sequence.mmd.")
+@click.option("--no-view", is_flag=True, help="Skip view.html (the run viewer).")
 @user_errors
 def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[str, ...],
-        variant: str | None, no_plots: bool) -> None:
+        variant: str | None, no_plots: bool, no_view: bool) -> None:
     """Run one simulation of SCENARIO (a .toml file or a bundled scenario's name).
 
     Prints what happened, checks safety, and writes events.jsonl, summary.json,
-    sequence.png and sequence.mmd. Exits 1 if a safety invariant was violated,
+    sequence.png, sequence.mmd and view.html. Exits 1 if a safety invariant was violated,
     or if the scenario sets a liveness bound and nothing was chosen within it.
     """
     from paxossim.analysis.account import account
@@ -93,12 +94,20 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     finally:
         progress.close()
     written = save(result, target, render=not no_plots)
+    skipped = None
+    if not no_view:
+        from paxossim.view.page import view_beside
+
+        page, skipped = view_beside(target / "events.jsonl")
+        written += [page] if page else []
     for line in account(result.summary, result.header, result.iter_events()):
         click.echo(line)
     liveness = result.summary["liveness"]
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {files_written(written)}")
+    if skipped:
+        click.echo(skipped)
     stopped = result.summary.get("stopped")
     if stopped is not None:
         raise UserError(str(path), f"the run was stopped at t={time_label(stopped['t'])}: "
@@ -391,10 +400,11 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
                    "the same failures as a local run.")
 @click.option("--shrink", "shrink_them", is_flag=True,
               help="Shrink the first failing seed of each signature (into its log's shrunk/).")
+@click.option("--no-view", is_flag=True, help="Skip each failing seed's view.html.")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
             overrides: tuple[str, ...], out_dir: Path | None, scheduler: str | None,
-            shrink_them: bool) -> None:
+            shrink_them: bool, no_view: bool) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -408,7 +418,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seeds = parse_seeds(seed_range)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
-    jobs = plan(path, seeds, overrides, swarm, out_dir)
+    jobs = plan(path, seeds, overrides, swarm, out_dir, view=not no_view)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
         for outcome in iter_outcomes(jobs, workers, scheduler):
@@ -530,3 +540,30 @@ def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: 
     sys.exit(check_exhaustive(bundled.resolve(scenario), overrides,
                               Bounds(max_depth, drops, crashes, duplicates, max_states), out,
                               click.echo, functools.partial(click.echo, err=True)))
+
+
+@main.command()
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the page (default: view.html next to the log).")
+@user_errors
+def view(log: Path, out_path: Path | None) -> None:
+    """Write LOG's run viewer: one self-contained HTML page to open in a browser."""
+    from paxossim.view.page import write_view
+
+    written, note = write_view(log, out_path)
+    click.echo(f"wrote: {written}" + (f" ({note})" if note else ""))
+
+
+@main.command()
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, metavar="perfetto|shiviz",
+              help="perfetto: Chrome trace event JSON; shiviz: ShiViz log with vector clocks.")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write (default: next to the log, named after the format).")
+@user_errors
+def export(log: Path, fmt: str, out_path: Path | None) -> None:
+    """Export LOG to a tool people already use (Perfetto, ShiViz)."""
+    from paxossim.export import write_export
+
+    click.echo(f"wrote: {write_export(log, fmt, out_path)}")

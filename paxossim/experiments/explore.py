@@ -31,6 +31,7 @@ from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
 from paxossim.scenario.model import MAX_SEED, apply_override, load_raw, scenario_from_dict
+from paxossim.view.page import view_beside
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 
@@ -166,6 +167,8 @@ class Job:
     swarm: bool
     out_dir: str
     seed: int
+    view: bool = True
+    """Write a failing seed's view.html beside its log."""
 
 
 def run_seed(job: Job) -> SeedOutcome:
@@ -205,6 +208,8 @@ def run_seed(job: Job) -> SeedOutcome:
         result = execute(scenario, job.seed, log_path=target / "events.jsonl",
                          settings=tuple(overrides))
         save(result, target, render=False)
+        if job.view:
+            view_beside(target / "events.jsonl")
         log_dir = str(target)
     violations = result.summary["safety"]["violations"]
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir,
@@ -233,6 +238,7 @@ def plan(
     overrides: tuple[str, ...] = (),
     swarm: bool = False,
     out_dir: str | Path | None = None,
+    view: bool = True,
 ) -> Jobs:
     """One job per seed, made as they are reached (``--seeds 0..1000000000`` must
     start at once, not plan a billion jobs first). The scenario is validated here,
@@ -248,7 +254,7 @@ def plan(
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm))
-    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0]), seeds)
+    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0], view), seeds)
 
 
 class Jobs(Sequence[Job]):

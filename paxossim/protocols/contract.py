@@ -22,6 +22,8 @@ registered by name. It declares, in one place:
 - optional **rules** its honest nodes keep
   (:class:`~paxossim.protocols.rulebook.Rule`), from which a violation is
   explained: which node broke which rule.
+- optionally, its **visible state** (:meth:`Protocol.visible_state`): what the
+  run viewer shows of a node at each moment.
 
 Nothing outside the protocol's package knows its names: the account, the
 diagrams and the checks read these declarations.
@@ -186,8 +188,15 @@ class Protocol(ABC):
         return []
 
     def visible_state(self, node: Node) -> dict[str, Any]:
-        """What a viewer shows of a node's state (promised ballot, log, ...)."""
-        return {}
+        """What a viewer shows of a node's state at a moment (promised ballot, term,
+        view, log): a small dict of plain values, read after each event of a re-run.
+
+        By default the node's durable storage, where a protocol keeps what it
+        promised and voted; override it to choose, and to add volatile state (a
+        phase, the leader it follows). Keep it small: it is recorded each time it
+        changes, into every ``view.html``.
+        """
+        return dict(node.ctx.storage)
 
     # -- derived, for the runtime and the readers of logs ----------------------
     def event_kinds(self) -> dict[str, EventKind]:
