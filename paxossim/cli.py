@@ -338,6 +338,8 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
               help="Seeds to run, both ends included.")
 @click.option("--swarm", is_flag=True,
               help="Also draw the fault knobs (which faults are on, how strong) from each seed.")
+@click.option("--swarm-twins", "twins", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Also draw N twinned nodes and their phases from each seed (Twins).")
 @click.option("--variant", help="Explore a broken protocol variant (see: paxossim variants).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to run seeds in; results do not depend on it.")
@@ -346,8 +348,8 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where failing seeds' logs go (default: results/explore/<scenario>/).")
 @user_errors
-def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
-            overrides: tuple[str, ...], out_dir: Path | None) -> None:
+def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: str | None,
+            workers: int, overrides: tuple[str, ...], out_dir: Path | None) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -361,7 +363,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seeds = parse_seeds(seed_range)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
-    jobs = plan(path, seeds, overrides, swarm, out_dir)
+    jobs = plan(path, seeds, overrides, swarm, out_dir, twins)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
         def advance(outcome: Any) -> None:

@@ -10,6 +10,8 @@ testing) also draws the fault knobs themselves from each seed, from the
 named stream ``swarm``: which faults are on and how strong. The draws are
 written as ``--set`` overrides, so the printed command reproduces the run
 exactly, and the explorer itself applies nothing but those strings.
+``twins`` (``--swarm-twins N``) likewise draws N twinned nodes and their
+phases per seed (:mod:`paxossim.experiments.swarm_twins`).
 
 Results do not depend on the number of workers: each seed is run on its own
 from (scenario file, overrides, seed), and results come back in seed order.
@@ -27,6 +29,7 @@ from typing import Any
 
 from paxossim.errors import UserError
 from paxossim.experiments.orphans import watch_parent
+from paxossim.experiments.swarm_twins import twin_overrides
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, save
 from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
@@ -162,6 +165,25 @@ class Job:
     swarm: bool
     out_dir: str
     seed: int
+    twins: int = 0
+    """Twinned nodes to draw per seed (0: the scenario's own ``[twins]``)."""
+
+
+def _drawn(raw: dict[str, Any], path: str, seed: int, swarm: bool,
+           twins: int) -> tuple[str, ...]:
+    """Apply the seed's swarm and twin draws to ``raw``; return them as ``--set``s."""
+    drawn: tuple[str, ...] = ()
+    if swarm:
+        drawn = swarm_overrides(seed, crashable(raw), time_scale(raw, path))
+        for assignment in drawn:
+            apply_override(raw, assignment)
+    if twins:
+        scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
+        placed = twin_overrides(seed, scenario, twins)
+        for assignment in placed:
+            apply_override(raw, assignment)
+        drawn = (*drawn, *placed)
+    return drawn
 
 
 def run_seed(job: Job) -> SeedOutcome:
@@ -170,11 +192,7 @@ def run_seed(job: Job) -> SeedOutcome:
     overrides = job.overrides
     for assignment in overrides:
         apply_override(raw, assignment)
-    if job.swarm:
-        swarm = swarm_overrides(job.seed, crashable(raw), time_scale(raw, job.path))
-        for assignment in swarm:
-            apply_override(raw, assignment)
-        overrides = (*overrides, *swarm)
+    overrides = (*overrides, *_drawn(raw, job.path, job.seed, job.swarm, job.twins))
     scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
     try:
         result = execute(scenario, job.seed, keep=False)
@@ -211,9 +229,10 @@ def explore(
     workers: int = 1,
     out_dir: str | Path | None = None,
     on_result: Callable[[SeedOutcome], None] | None = None,
+    twins: int = 0,
 ) -> list[SeedOutcome]:
     """Run every seed of ``seeds``; outcomes come back in seed order."""
-    return run_jobs(plan(path, seeds, overrides, swarm, out_dir), workers, on_result)
+    return run_jobs(plan(path, seeds, overrides, swarm, out_dir, twins), workers, on_result)
 
 
 def plan(
@@ -222,6 +241,7 @@ def plan(
     overrides: tuple[str, ...] = (),
     swarm: bool = False,
     out_dir: str | Path | None = None,
+    twins: int = 0,
 ) -> list[Job]:
     """One job per seed. The scenario is validated here, once (with the first
     seed's swarm overrides), so a user error is one message, not one per seed."""
@@ -230,12 +250,10 @@ def plan(
     raw = copy.deepcopy(original)
     for assignment in overrides:
         apply_override(raw, assignment)
-    if swarm:
-        for assignment in swarm_overrides(seeds[0], crashable(raw), time_scale(raw, path)):
-            apply_override(raw, assignment)
+    _drawn(raw, path, seeds[0], swarm, twins)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or Path("results") / "explore" / scenario.name)
-    return [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
+    return [Job(path, original, tuple(overrides), swarm, out, seed, twins) for seed in seeds]
 
 
 def run_jobs(

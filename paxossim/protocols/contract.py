@@ -36,8 +36,9 @@ from paxossim.protocols.base import Context, Message, Node
 from paxossim.protocols.quorums import majority
 from paxossim.schema import Table
 
-RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause"})
-"""Keys every event line has (time, kind, node, and the id of its cause)."""
+RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause", "copy"})
+"""Keys every event line has (time, kind, node, and the id of its cause), and
+``copy``, which names a twinned node's second copy on the events it causes."""
 
 
 @dataclass(frozen=True)

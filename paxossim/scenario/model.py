@@ -28,6 +28,7 @@ from paxossim.scenario.faults import (
     parse_random_partitions,
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
+from paxossim.scenario.twins import TwinsSpec, parse_twins
 from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
@@ -182,11 +183,13 @@ class Scenario:
     node_variants: dict[str, str] = field(default_factory=dict)
     """``[variants]``: nodes that run another variant than ``variant``."""
     byzantine: tuple[str, ...] = ()
-    """Nodes the safety checks do not trust: listed in ``byzantine``, or
-    running a variant its protocol declares Byzantine."""
+    """Nodes the safety checks do not trust: listed in ``byzantine``, running
+    a variant its protocol declares Byzantine, or twinned (``[twins]``)."""
     quorum_sizes: tuple[int | None, int | None] = (None, None)
     """``[quorums] phase1, phase2``, resolved (None only where there are no voters)."""
     log: LogSpec = LogSpec()
+    twins: TwinsSpec = field(default_factory=TwinsSpec)
+    """``[twins]``: nodes run as two copies (:mod:`paxossim.scenario.twins`)."""
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -315,7 +318,8 @@ def scenario_from_dict(
     requests = _parse_requests(top, nodes, family)
     ballot_format = top.string("ballot_format", "number", choices=BALLOT_FORMATS)
     node_variants = _parse_node_variants(top.table("variants"), nodes, family)
-    byzantine = _parse_byzantine(top, nodes, family, variant, node_variants)
+    twins = parse_twins(top.table("twins"), nodes)
+    byzantine = _parse_byzantine(top, nodes, family, variant, node_variants, twins.nodes)
     quorum_sizes = _parse_quorums(top.table("quorums"), nodes, family)
     log_table = top.table("log")
     log = LogSpec(timers=log_table.boolean("timers", True),
@@ -324,7 +328,7 @@ def scenario_from_dict(
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
     clocks = _parse_clocks(top.table("clocks"), nodes)
-    liveness = _parse_liveness(top.table("liveness"), horizon, faults)
+    liveness = _parse_liveness(top.table("liveness"), horizon, faults, twins)
     options_table = top.table(protocol_name)
     options = family.parse_options(options_table, nodes)
     options_table.finish()
@@ -350,6 +354,7 @@ def scenario_from_dict(
         byzantine=byzantine,
         quorum_sizes=quorum_sizes,
         log=log,
+        twins=twins,
     )
 
 
@@ -408,9 +413,11 @@ def _parse_node_variants(
 
 def _parse_byzantine(
     top: Table, nodes: dict[str, tuple[str, ...]], family: Protocol, variant: str,
-    node_variants: dict[str, str],
+    node_variants: dict[str, str], twinned: tuple[str, ...],
 ) -> tuple[str, ...]:
-    listed = top.string_list("byzantine", [])
+    """A twinned node is Byzantine too: its two copies say different things under
+    one name, which is what an equivocating node does."""
+    listed = [*top.string_list("byzantine", []), *twinned]
     for name in listed:
         if name not in nodes:
             top.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", "byzantine")
@@ -593,7 +600,8 @@ def _parse_clocks(table: Table, nodes: dict[str, tuple[str, ...]]) -> dict[str, 
     return clocks
 
 
-def _parse_liveness(table: Table, horizon: float, faults: FaultSpec) -> LivenessSpec:
+def _parse_liveness(table: Table, horizon: float, faults: FaultSpec,
+                    twins: TwinsSpec) -> LivenessSpec:
     heal_raw = table.raw("heal_at", None)
     bound_raw = table.raw("bound", None)
     table.finish()
@@ -618,6 +626,10 @@ def _parse_liveness(table: Table, horizon: float, faults: FaultSpec) -> Liveness
         if partition.at >= heal_at:
             table.fail(f"faults.partitions[{index}] at {partition.at} is not before heal_at "
                        f"({heal_at}): the healed phase has no faults", "heal_at")
+    for index, phase in enumerate(twins.phases):
+        if phase.at >= heal_at:
+            table.fail(f"twins.phases[{index}] at {phase.at} is not before heal_at "
+                       f"({heal_at}): the heal phase ends the twins' routes", "heal_at")
     return LivenessSpec(heal_at=heal_at, bound=bound)
 
 
@@ -685,6 +697,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         extra["variants"] = dict(scenario.node_variants)
     if scenario.byzantine:
         extra["byzantine"] = list(scenario.byzantine)
+    if scenario.twins.nodes:
+        extra["twins"] = scenario.twins.to_dict()
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})
