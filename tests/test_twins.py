@@ -227,3 +227,13 @@ def test_explore_cli_prints_the_twin_overrides(tmp_path: Path) -> None:
                                        "--swarm-twins", "2", "--out", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "--set 'twins.nodes=[" in result.output
+
+
+def test_a_copy_has_a_lifeline_of_its_own_in_the_diagrams() -> None:
+    from paxossim.plots.sequence import lifelines, mermaid, traces
+
+    result = execute(load_scenario(SCENARIOS / "pbft_twins.toml"), 1)
+    drawn = traces(result.events)
+    assert lifelines(result.header["scenario"], drawn)[:3] == ["r0", "r0#2", "r1"]
+    assert any(t.src == "r0#2" for t in drawn) and any(t.dst == "r0#2" for t in drawn)
+    assert "participant n1 as r0#35;2" in mermaid(result.header, result.events)
