@@ -237,3 +237,29 @@ def test_a_copy_has_a_lifeline_of_its_own_in_the_diagrams() -> None:
     assert lifelines(result.header["scenario"], drawn)[:3] == ["r0", "r0#2", "r1"]
     assert any(t.src == "r0#2" for t in drawn) and any(t.dst == "r0#2" for t in drawn)
     assert "participant n1 as r0#35;2" in mermaid(result.header, result.events)
+
+
+def test_a_crash_takes_both_copies_down_and_a_recovery_boots_both() -> None:
+    raw = raw_scenario("pbft_twins")
+    raw["faults"] = {"crashes": [{"node": "r0", "at": 100.0, "recover": 200.0}]}
+    events = run_raw(raw, 1).events
+    assert [(e["ev"], e["t"]) for e in events if e["ev"] in ("crash", "recover")] == \
+        [("crash", 100.0), ("recover", 200.0)]
+    elected = {e.get("copy") for e in events if e["ev"] == "pbft.elected"
+               and e["node"] == "r0" and e["t"] == 200.0}
+    assert elected == {None, "r0#2"}  # both copies booted again
+    quiet = [e for e in events if e.get("node") == "r0" and 100.0 < e["t"] < 200.0]
+    assert quiet == []
+
+
+def test_twin_phases_are_schedule_items_that_round_trip() -> None:
+    from paxossim.scenario.schedule import Schedule, TwinPhase, draw_schedule
+
+    scenario = load_scenario(SCENARIOS / "pbft_twins.toml")
+    schedule = draw_schedule(scenario, 1)
+    phases = [item for item in schedule.items if isinstance(item, TwinPhase)]
+    assert [(p.at, p.index) for p in phases] == [(0.0, 0), (300.0, 1), (500.0, 2)]
+    assert Schedule.from_data(schedule.to_data()) == schedule
+    plain = load_scenario(SCENARIOS / "pbft_normal.toml")
+    with pytest.raises(UserError, match="the scenario twins no node"):
+        schedule.check(plain)

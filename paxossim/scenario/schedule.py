@@ -213,6 +213,9 @@ class Schedule:
         instances = scenario.twins.instances(list(scenario.nodes))
         for index, item in enumerate(self.items):
             if isinstance(item, TwinPhase):
+                if not scenario.twins.nodes:
+                    raise UserError(f"{where}.items[{index}]",
+                                    "a twin_phase item, but the scenario twins no node")
                 for name in (n for group in item.routes for n in group):
                     if name not in instances:
                         raise UserError(f"{where}.items[{index}]", f"no node or copy named "

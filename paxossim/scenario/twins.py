@@ -21,6 +21,10 @@ phase does not list talks to everyone (the clients, usually). Before the first
 phase and after the heal phase every instance talks to everyone. A message to
 a twinned identity goes to each copy its sender may talk to (both, for an
 unlisted sender); a copy's message to its own identity stays with that copy.
+
+Twin the protocol's voters (replicas, acceptors), as the paper does: any node
+may be twinned, but a twinned client is Byzantine too, and the checks then
+trust none of its requests (its commands fail validity).
 """
 
 from __future__ import annotations
