@@ -123,7 +123,11 @@ class Host:
         return self._clock.read(self.sim.env.now)
 
     def send(self, dst: str, msg: Message) -> None:
-        self.sim.send(self.node_id, dst, msg, self.name)
+        sim = self.sim
+        if sim.twins is None:  # straight to the network: no routing on the hot path
+            sim.transmit(self.node_id, self.node_id, dst, dst, msg, None)
+        else:
+            sim.send_twinned(self.name, self.node_id, dst, msg)
 
     def set_timer(self, name: str, delay: float) -> None:
         token = _Armed(self.sim.env.now + delay)
@@ -241,25 +245,18 @@ class Simulation:
         return {name: snapshot(host, host.node) for name, host in self.hosts.items()}
 
     # -- messages ----------------------------------------------------------
-    def send(self, src: str, dst: str, msg: Message, instance: str | None = None) -> None:
-        """Node ``src`` (its host ``instance``, if not the node's first) sends ``msg``."""
-        if self.twins is not None:
-            self._send_twinned(instance or src, src, dst, msg)
-            return
-        self._transmit(src, src, dst, dst, msg, None)
-
-    def _send_twinned(self, at: str, src: str, dst: str, msg: Message) -> None:
+    def send_twinned(self, at: str, src: str, dst: str, msg: Message) -> None:
         """One ``send`` per copy of ``dst`` the phase lets ``at`` reach; if it
         reaches none, the message is sent once and dropped (``twins``)."""
         assert self.twins is not None
         targets = self.twins.targets(at, dst)
         tag = {"src_copy": at} if at != src else {}
         for target in targets or [dst]:
-            self._transmit(at, src, dst, target, msg,
+            self.transmit(at, src, dst, target, msg,
                            tag | {"dst_copy": target} if target != dst else tag,
                            cut=not targets)
 
-    def _transmit(self, at: str, src: str, dst: str, to: str, msg: Message,
+    def transmit(self, at: str, src: str, dst: str, to: str, msg: Message,
                   copies: dict[str, str] | None, cut: bool = False) -> None:
         """Send ``msg`` from node ``src`` (instance ``at``) to node ``dst`` (instance
         ``to``): log it, draw its fate, schedule its delivery. ``copies`` names the
