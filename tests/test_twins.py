@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import slow_scale
 from replog_support import SCENARIOS, raw_scenario, run_raw
 
 from paxossim.cli import main
@@ -263,3 +264,15 @@ def test_twin_phases_are_schedule_items_that_round_trip() -> None:
     plain = load_scenario(SCENARIOS / "pbft_normal.toml")
     with pytest.raises(UserError, match="the scenario twins no node"):
         schedule.check(plain)
+
+
+@pytest.mark.slow
+def test_pbft_survives_1000_drawn_single_twin_placements(tmp_path: Path) -> None:
+    """Safety only: a drawn phase may leave an honest replica in a view change of its
+    own while the rest commit with the twin, which the generic liveness rule (2f+1
+    honest commits) does not count although every command is answered."""
+    seeds = range(50_000, 50_000 + max(1, int(1000 * slow_scale())))
+    outcomes = explore(SCENARIOS / "pbft_twins.toml", seeds, twins=1, workers=2,
+                       out_dir=tmp_path)
+    assert [(o.seed, o.problem) for o in outcomes if not o.safe or o.liveness == "error"] \
+        == []
