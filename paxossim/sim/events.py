@@ -38,6 +38,6 @@ RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
     EventKind("request_lost", ("value",),
               "{node} is down: the client's request for {value:value} is lost"),
     EventKind("client_retry", ("value",), "a client re-sends its request to {node}"),
-    EventKind("twin_phase", ("index", "routes"),
-              "twins' phase {index}: instances talk within {routes:groups}"),
+    EventKind("twin_phase", ("index", "routes"), "twins' phase {index}",
+              details=(("routes", ": instances talk only within {routes:groups}"),)),
 )}

@@ -463,8 +463,8 @@ class Simulation:
         """Route messages among the instances by ``routes`` from now on (``()``: all talk)."""
         assert self.twins is not None, "a twin phase in a run without twins"
         self.twins.set_phase(routes)
-        self.record({"t": self.env.now, "ev": "twin_phase", "index": index,
-                     "routes": [list(group) for group in routes]})
+        self.record({"t": self.env.now, "ev": "twin_phase", "index": index}
+                    | ({"routes": [list(group) for group in routes]} if routes else {}))
 
     def start(self) -> None:
         """Boot every node and schedule the inputs: the run at time 0."""
