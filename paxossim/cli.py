@@ -17,6 +17,7 @@ import click
 
 from paxossim import __version__
 from paxossim.errors import UserError
+from paxossim.labels import time_label
 from paxossim.scenario import bundled
 from paxossim.scenario.model import MAX_SEED
 
@@ -51,7 +52,8 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
               help="Run seed, a non-negative 64-bit integer (default: the scenario's `seed`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: results/<scenario>/seed-<N>/).")
+              help="Output folder (default: results/<scenario>/seed-<N>/; with --set or "
+                   "--variant, results/<scenario>/<variant>+set-<hash>/seed-<N>/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key, e.g. --set network.loss=0.1 "
                    "--set 'network.latency={model=\"uniform\",low=5,high=20}'. Repeatable.")
@@ -75,11 +77,12 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     loaded = load_scenario(path, overrides)
-    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed)
+    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed,
+                                        overrides)
     progress = SimulatedTime()
     try:
         result = execute(loaded, seed, keep=False, log_path=target / "events.jsonl",
-                         progress=progress)
+                         progress=progress, settings=overrides)
     finally:
         progress.close()
     written = save(result, target, render=not no_plots)
@@ -97,14 +100,15 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
 def liveness_line(liveness: dict[str, Any], unit: str) -> str:
     if liveness["verdict"] == "ok":
         if liveness["chosen_at"] < liveness["heal_at"]:
-            when = (f"chosen at t={liveness['chosen_at']:g} {unit}, in the faulty phase, "
-                    f"before the heal at t={liveness['heal_at']:g}")
+            when = (f"chosen at t={time_label(liveness['chosen_at'])} {unit}, in the faulty "
+                    f"phase, before the heal at t={time_label(liveness['heal_at'])} {unit}")
         else:
-            when = (f"chosen {liveness['took']:g} {unit} after the heal at "
-                    f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g}")
+            when = (f"chosen {time_label(liveness['took'])} {unit} after the heal at "
+                    f"t={time_label(liveness['heal_at'])} {unit}, required by "
+                    f"t={time_label(liveness['required_by'])} {unit}")
         return f"liveness: OK ({when})"
-    return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
-            f"healed at t={liveness['heal_at']:g})")
+    return (f"liveness: FAILED (nothing chosen by t={time_label(liveness['required_by'])} "
+            f"{unit}, healed at t={time_label(liveness['heal_at'])} {unit})")
 
 
 def files_written(paths: list[Path]) -> str:
@@ -168,14 +172,30 @@ def scenarios() -> None:
               help="Override a scenario key before validating. Repeatable.")
 @user_errors
 def validate(scenario: str, overrides: tuple[str, ...]) -> None:
-    """Check SCENARIO without running it."""
-    from paxossim.scenario.model import load_scenario
+    """Check SCENARIO (or a sweep spec) without running it."""
+    from paxossim.scenario.model import is_sweep_spec, load_raw, load_scenario
 
     path = bundled.resolve(scenario)
+    if is_sweep_spec(load_raw(path)):
+        click.echo(validate_spec(path, overrides))
+        return
     loaded = load_scenario(path, overrides)
     click.echo(f"{path}: OK ({loaded.protocol}, {len(loaded.nodes)} nodes, "
                f"{len(loaded.requests)} requests, horizon {loaded.horizon:g} "
                f"{loaded.time_unit})")
+
+
+def validate_spec(path: Path, overrides: tuple[str, ...]) -> str:
+    """Check a sweep spec and every grid point's scenario; the line that says so."""
+    from paxossim.experiments.sweep import prepare_points
+    from paxossim.experiments.sweep_spec import load_spec
+
+    if overrides:
+        raise UserError("--set", "applies to scenarios; a sweep spec sets keys in its [grid]")
+    spec = load_spec(path)
+    points, _, _ = prepare_points(spec)
+    return (f"{path}: OK (sweep spec: {len(points)} grid points x {spec.seeds_per_point} "
+            f"seeds, base scenario {spec.scenario_path.name})")
 
 
 @main.command()
@@ -286,7 +306,7 @@ def timeline(log: Path, out_path: Path | None) -> None:
         raise UserError(str(log), "no client commands in this log (a timeline needs a "
                         "multipaxos or p2p run with client nodes)")
     written = write_timeline(loaded.header, loaded.events, out_path or log.parent /
-                             "timeline.png")
+                             "timeline.png", loaded.footer["summary"]["safety"]["violations"])
     click.echo(f"wrote: {written}")
 
 
@@ -297,15 +317,20 @@ def timeline(log: Path, out_path: Path | None) -> None:
               help="Runs (seeds 1..N) per width.")
 @click.option("--widths", default=",".join(f"{w:g}" for w in (0, 0.5, 1, 2, 5, 10, 20, 40)),
               show_default=True, help="Widths of the randomized timeout range, comma-separated.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to run seeds in; the chart does not depend on it.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("results/curated/flp"), show_default=True)
+              default=Path("results/flp"), show_default=True)
 @user_errors
-def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> None:
+def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
+              out_dir: Path) -> None:
     """Chart time to decision against the width of the randomized timeout range.
 
     Writes flp_chart.png and flp_chart.json (every run's time to decision).
+    The README's chart is `--out results/curated/flp --workers 2`.
     """
-    from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
+    from paxossim.experiments.flp import decision_times
+    from paxossim.plots.flp import write_flp_chart, write_flp_data
     from paxossim.scenario.model import load_raw, scenario_from_dict
 
     path = bundled.resolve(scenario_name)
@@ -320,7 +345,10 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
                         f"expected numbers separated by commas, got {widths!r}") from None
     if any(w < 0 for w in chosen):
         raise UserError("--widths", "widths must not be negative")
-    times = decision_times(raw, chosen, seeds, str(path))
+    with click.progressbar(length=len(chosen) * seeds, label="runs",
+                           file=sys.stderr) as bar:
+        times = decision_times(raw, chosen, seeds, str(path), workers,
+                               on_result=lambda _: bar.update(1))
     data = write_flp_data(times, out_dir / "flp_chart.json")
     chart = write_flp_chart(times, base.options.attempt_timeout, base.horizon,
                             out_dir / "flp_chart.png", base.time_unit)
@@ -346,7 +374,8 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key for every seed. Repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where failing seeds' logs go (default: results/explore/<scenario>/).")
+              help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
+                   "in a subfolder named by --variant, --set and --swarm when given).")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: str | None,
             workers: int, overrides: tuple[str, ...], out_dir: Path | None) -> None:

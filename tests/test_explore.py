@@ -163,3 +163,16 @@ def test_swarm_draws_on_the_scenario_s_time_scale(tmp_path: Path) -> None:
     mean = float(latency.split("mean=")[1].split(",")[0].rstrip("}")) if "mean=" in latency \
         else float(latency.split("high=")[1].rstrip("}")) if "high=" in latency else 0.0
     assert mean < 0.2, latency
+
+
+def test_explorations_of_different_variants_keep_their_seeds_apart() -> None:
+    from paxossim.experiments.explore import default_explore_dir
+
+    plain = default_explore_dir("s", (), False)
+    variant = default_explore_dir("s", ('variant="forget-promise-on-restart"',), False)
+    swarm = default_explore_dir("s", ('variant="forget-promise-on-restart"',), True)
+    assert plain == Path("results/explore/s")
+    assert variant == plain / "forget-promise-on-restart"
+    assert swarm == plain / "forget-promise-on-restart+swarm"
+    assert default_explore_dir("s", ("network.loss=0.1",), False) != \
+        default_explore_dir("s", ("network.loss=0.2",), False)

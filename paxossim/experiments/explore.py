@@ -20,18 +20,17 @@ from (scenario file, overrides, seed), and results come back in seed order.
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from paxossim.errors import UserError
-from paxossim.experiments.orphans import watch_parent
+from paxossim.experiments.pool import consume, ordered_map
 from paxossim.experiments.swarm_twins import twin_overrides
+from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
-from paxossim.runs import execute, save
+from paxossim.runs import execute, overrides_tag, save
 from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
@@ -206,13 +205,14 @@ def run_seed(job: Job) -> SeedOutcome:
         first = summary["safety"]["violations"][0]
         problem = f"{first['invariant']}: {first['detail']}"
     elif verdict == "failed":
-        problem = f"liveness: nothing chosen by t={summary['liveness']['required_by']:g}"
+        problem = f"liveness: nothing chosen by t={time_label(summary['liveness']['required_by'])}"
     log_dir = None
     if problem:
         # Most seeds pass and keep nothing; a failing one is simulated again
         # (deterministic: the same events) with its log written as it goes.
         target = Path(job.out_dir) / f"seed-{job.seed}"
-        result = execute(scenario, job.seed, log_path=target / "events.jsonl")
+        result = execute(scenario, job.seed, log_path=target / "events.jsonl",
+                         settings=tuple(overrides))
         save(result, target, render=False)
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
@@ -252,26 +252,21 @@ def plan(
         apply_override(raw, assignment)
     _drawn(raw, path, seeds[0], swarm, twins)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
-    out = str(out_dir or Path("results") / "explore" / scenario.name)
+    out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm, twins))
     return [Job(path, original, tuple(overrides), swarm, out, seed, twins) for seed in seeds]
+
+
+def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool,
+                        twins: int = 0) -> Path:
+    """``results/explore/<scenario>/[<variant>+set-<hash>+swarm+twins-N/]``: explorations
+    with different variants, overrides, swarm or twins keep their failing seeds apart."""
+    tag = "+".join(part for part in (overrides_tag(overrides), "swarm" if swarm else None,
+                                     f"twins-{twins}" if twins else None) if part)
+    folder = Path("results") / "explore" / name
+    return folder / tag if tag else folder
 
 
 def run_jobs(
     jobs: list[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
 ) -> list[SeedOutcome]:
-    outcomes = []
-    for outcome in _map(jobs, workers):
-        outcomes.append(outcome)
-        if on_result is not None:
-            on_result(outcome)
-    return outcomes
-
-
-def _map(jobs: list[Job], workers: int) -> Iterator[SeedOutcome]:
-    if workers <= 1 or len(jobs) <= 1:
-        yield from map(run_seed, jobs)
-        return
-    chunk = max(1, min(64, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent,
-                             initargs=(os.getpid(),)) as pool:
-        yield from pool.map(run_seed, jobs, chunksize=chunk)
+    return consume(ordered_map(run_seed, jobs, workers), on_result)

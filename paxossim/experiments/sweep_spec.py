@@ -130,6 +130,9 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     """Read and check a sweep spec; every mistake is a one-line UserError."""
     path = Path(path)
     raw = load_raw(path)
+    if "nodes" in raw and "grid" not in raw:
+        raise UserError(str(path), "this is a scenario, not a sweep spec (a spec names its "
+                        f"base scenario and has a [grid]): run it with `paxossim run {path}`")
     top = Table(raw, str(path))
     name = top.file_name("name", safe_name(path.stem))
     top.string("description", "")

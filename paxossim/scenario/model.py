@@ -223,9 +223,22 @@ def load_scenario(
     path: str | Path, overrides: list[str] | tuple[str, ...] = ()
 ) -> Scenario:
     raw = load_raw(path)
+    if is_sweep_spec(raw):
+        raise UserError(str(path), "this is a sweep spec (it has [grid]), not a scenario: "
+                        f"run it with `paxossim sweep {path}`")
     for assignment in overrides:
         apply_override(raw, assignment)
     return scenario_from_dict(raw, str(path), base_dir=Path(path).parent)
+
+
+def is_sweep_spec(raw: dict[str, Any]) -> bool:
+    """Whether a TOML file is a sweep spec rather than a scenario.
+
+    Why: both kinds live side by side under ``scenarios/``, and a user who
+    hands one to the other's command must be told which kind was expected,
+    not that some key of the other kind is missing.
+    """
+    return "grid" in raw and "nodes" not in raw
 
 
 def parse_override(assignment: str) -> tuple[str, Any]:
