@@ -8,6 +8,7 @@ reported as one line on stderr, never as a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,13 +39,19 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="paxossim")
-def main() -> None:
+@click.option("--allow-outside-files", is_flag=True,
+              help="Let scenarios read latency sample files outside their own folder.")
+def main(allow_outside_files: bool) -> None:
     """Simulate Paxos deterministically: watch consensus work, and fail.
 
     Start with the post's scenario:
 
         paxossim run scenarios/late_arriving_proposal.toml
     """
+    if allow_outside_files:  # in the environment, so worker processes see it too
+        from paxossim.scenario.latency import ALLOW_OUTSIDE_ENV
+
+        os.environ[ALLOW_OUTSIDE_ENV] = "1"
 
 
 @main.command()
@@ -92,6 +99,11 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {files_written(written)}")
+    stopped = result.summary.get("stopped")
+    if stopped is not None:
+        raise UserError(str(path), f"the run was stopped at t={time_label(stopped['t'])}: "
+                        f"its {stopped['limit']} limit ({stopped['value']}) was reached; "
+                        f"raise it with --set limits.{stopped['limit']}=N (the log is kept)")
     if not result.safe or liveness["verdict"] == "failed":
         click.echo(f"reproduce: {reproduce_command(path, result.header['seed'], overrides)}")
         sys.exit(1)

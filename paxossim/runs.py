@@ -101,6 +101,8 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
     try:
         simulation.run(progress=progress)
         summary = summarizer.finish(stream)
+        if simulation.stopped is not None:
+            summary["stopped"] = simulation.stopped
     except BaseException:
         if log is not None:
             log.abort()

@@ -20,10 +20,11 @@ from (scenario file, overrides, seed), and results come back in seed order.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from paxossim.errors import UserError
 from paxossim.experiments.pool import consume, ordered_map
@@ -31,7 +32,7 @@ from paxossim.experiments.swarm_twins import twin_overrides
 from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
-from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
+from paxossim.scenario.model import MAX_SEED, apply_override, load_raw, scenario_from_dict
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 
@@ -62,8 +63,8 @@ def parse_seeds(text: str) -> range:
         high = int(last) if sep else low
     except ValueError:
         raise UserError("--seeds", f"expected A..B (e.g. 1..2000), got {text!r}") from None
-    if low < 0 or high < low:
-        raise UserError("--seeds", f"expected 0 <= A <= B, got {text!r}")
+    if low < 0 or high < low or high > MAX_SEED:
+        raise UserError("--seeds", f"expected 0 <= A <= B <= {MAX_SEED}, got {text!r}")
     return range(low, high + 1)
 
 
@@ -204,6 +205,10 @@ def run_seed(job: Job) -> SeedOutcome:
     if not result.safe:
         first = summary["safety"]["violations"][0]
         problem = f"{first['invariant']}: {first['detail']}"
+    elif "stopped" in summary:
+        stopped = summary["stopped"]
+        problem = (f"stopped: {stopped['limit']} limit {stopped['value']} reached at "
+                   f"t={time_label(stopped['t'])}")
     elif verdict == "failed":
         problem = f"liveness: nothing chosen by t={time_label(summary['liveness']['required_by'])}"
     log_dir = None
@@ -242,9 +247,11 @@ def plan(
     swarm: bool = False,
     out_dir: str | Path | None = None,
     twins: int = 0,
-) -> list[Job]:
-    """One job per seed. The scenario is validated here, once (with the first
-    seed's swarm overrides), so a user error is one message, not one per seed."""
+) -> Jobs:
+    """One job per seed, made as they are reached (``--seeds 0..1000000000`` must
+    start at once, not plan a billion jobs first). The scenario is validated here,
+    once (with the first seed's swarm overrides), so a user error is one message,
+    not one per seed."""
     path = str(path)
     original = load_raw(path)
     raw = copy.deepcopy(original)
@@ -253,7 +260,27 @@ def plan(
     _drawn(raw, path, seeds[0], swarm, twins)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
     out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm, twins))
-    return [Job(path, original, tuple(overrides), swarm, out, seed, twins) for seed in seeds]
+    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0], twins), seeds)
+
+
+class Jobs(Sequence[Job]):
+    """The jobs of an exploration, one per seed, made on demand from a template."""
+
+    def __init__(self, template: Job, seeds: range) -> None:
+        self.template, self.seeds = template, seeds
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Job]: ...
+
+    def __getitem__(self, index: int | slice) -> Job | Sequence[Job]:
+        if isinstance(index, slice):
+            return Jobs(self.template, self.seeds[index])
+        return dataclasses.replace(self.template, seed=self.seeds[index])
 
 
 def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool,
@@ -267,6 +294,6 @@ def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool,
 
 
 def run_jobs(
-    jobs: list[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
+    jobs: Sequence[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
 ) -> list[SeedOutcome]:
     return consume(ordered_map(run_seed, jobs, workers), on_result)

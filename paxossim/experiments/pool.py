@@ -7,8 +7,9 @@ killed (:func:`paxossim.experiments.orphans.watch_parent`).
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
@@ -18,22 +19,31 @@ Job = TypeVar("Job")
 Result = TypeVar("Result")
 
 
-def ordered_map(function: Callable[[Job], Result], jobs: list[Job],
-                workers: int = 1) -> Iterator[Result]:
+WINDOW_CHUNKS = 16
+"""Chunks per worker submitted at a time: enough to keep workers busy, few enough
+that a billion-seed exploration is not planned into memory before it starts."""
+
+
+def ordered_map(function: Callable[[Job], Result], jobs: Iterable[Job],
+                workers: int = 1, chunk: int = 64) -> Iterator[Result]:
     """``map(function, jobs)``, spread over ``workers`` processes when that is more than one.
 
     ``function`` and the jobs must pickle (a module-level function, plain data).
-    Jobs go out in chunks of up to 64 so that short runs do not pay a round
-    trip each, while a handful of workers still get about eight chunks apiece
-    to balance uneven run lengths.
+    ``jobs`` is read lazily, a window of ``workers * WINDOW_CHUNKS * chunk`` at a
+    time (a sequence of known length gets smaller chunks, about eight per worker,
+    to balance uneven run lengths); results come back in job order.
     """
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1:
         yield from map(function, jobs)
         return
-    chunk = max(1, min(64, len(jobs) // (workers * 8)))
+    if isinstance(jobs, Sized):
+        chunk = max(1, min(chunk, len(jobs) // (workers * 8)))
+    window = workers * WINDOW_CHUNKS * chunk
+    pending = iter(jobs)
     with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
-        yield from pool.map(function, jobs, chunksize=chunk)
+        while batch := list(itertools.islice(pending, window)):
+            yield from pool.map(function, batch, chunksize=chunk)
 
 
 def consume(results: Iterable[Result], on_result: Callable[[Result], None] | None) -> list[Result]:

@@ -47,6 +47,10 @@ from paxossim.schema import Table, safe_name, type_name
 SEED_BITS = 48
 """Run seeds stay below 2**48 (15 digits) so spreadsheets hold them exactly."""
 MAX_POINTS = 100_000
+MAX_RUNS = 10_000_000
+"""Runs in one sweep: the journal and tables hold a row each, in memory when charted."""
+MAX_BOOTSTRAP = 100_000
+"""Bootstrap resamples per interval: each holds a copy of a point's latencies."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
         if seeds_per_point < 1:
             raise UserError("--seeds-per-point", f"must be at least 1, got {seeds_per_point}")
         per_point = seeds_per_point
-    bootstrap = top.integer("bootstrap", 1000, minimum=10)
+    bootstrap = top.integer("bootstrap", 1000, minimum=10, maximum=MAX_BOOTSTRAP)
     axes = _parse_grid(top.table("grid", default_empty=False))
     fixed = _parse_fixed(top.table("set"))
     charts = _parse_charts(top.table("charts"), axes)
@@ -158,6 +162,10 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     count = math.prod(len(a.values) for a in axes)
     if count > MAX_POINTS:
         raise UserError(f"{path}: grid", f"{count} grid points is more than {MAX_POINTS}")
+    if count * per_point > MAX_RUNS:
+        where = "--seeds-per-point" if seeds_per_point is not None else f"{path}: seeds_per_point"
+        raise UserError(where, f"{count} grid points x {per_point} seeds is "
+                        f"{count * per_point:,} runs; at most {MAX_RUNS:,} in one sweep")
     return spec
 
 

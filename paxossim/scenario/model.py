@@ -9,6 +9,7 @@ stores, so that a log alone is enough to re-simulate its run.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import tomllib
@@ -152,6 +153,25 @@ class LogSpec:
 
 
 @dataclass(frozen=True)
+class LimitSpec:
+    """``[limits]``: where a run that runs away is stopped (cleanly, log kept).
+
+    The defaults are far above what any bundled scenario reaches (the largest
+    writes about 2 million events), and below what exhausts a laptop: a run
+    past 50 million events writes gigabytes of log, and a million messages in
+    flight is a duplication storm, not a workload.
+    """
+
+    events: int = 50_000_000
+    in_flight: int = 1_000_000
+    timers: int = 20_000_000
+    """Timer firings, logged or not (``[log] timers = false`` hides a flood of them)."""
+
+    def to_dict(self) -> dict[str, int]:
+        return {"events": self.events, "in_flight": self.in_flight, "timers": self.timers}
+
+
+@dataclass(frozen=True)
 class Request:
     """A client asks ``node`` to have ``value`` decided, at time ``at``."""
 
@@ -190,6 +210,7 @@ class Scenario:
     log: LogSpec = LogSpec()
     twins: TwinsSpec = field(default_factory=TwinsSpec)
     """``[twins]``: nodes run as two copies (:mod:`paxossim.scenario.twins`)."""
+    limits: LimitSpec = LimitSpec()
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -338,6 +359,7 @@ def scenario_from_dict(
     log = LogSpec(timers=log_table.boolean("timers", True),
                   storage=log_table.boolean("storage", True))
     log_table.finish()
+    limits = _parse_limits(top.table("limits"))
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
     clocks = _parse_clocks(top.table("clocks"), nodes)
@@ -345,6 +367,7 @@ def scenario_from_dict(
     options_table = top.table(protocol_name)
     options = family.parse_options(options_table, nodes)
     options_table.finish()
+    _check_periods(options, horizon, options_table)
     top.finish()
     return Scenario(
         name=name,
@@ -368,7 +391,46 @@ def scenario_from_dict(
         quorum_sizes=quorum_sizes,
         log=log,
         twins=twins,
+        limits=limits,
     )
+
+
+MAX_FIRINGS = 1_000_000
+"""A timer period or timeout that would fire more often than this per node within
+the horizon is a typo (``heartbeat_interval = 1e-3`` wrote gigabytes), not a
+study: it is refused before the run."""
+PERIOD_WORDS = ("interval", "timeout", "period")
+
+
+def _check_periods(options: Any, horizon: float, table: Table) -> None:
+    """Refuse protocol periods below the run's time resolution (horizon / MAX_FIRINGS)."""
+    if not dataclasses.is_dataclass(options):
+        return
+    for option in dataclasses.fields(options):
+        value = getattr(options, option.name)
+        if any(word in option.name for word in PERIOD_WORDS) and not isinstance(value, bool) \
+                and isinstance(value, int | float) and value > 0:
+            _check_period(value, horizon, table, option.name)
+
+
+def _check_period(value: float, horizon: float, table: Table, key: str,
+                  nodes: int = 1) -> None:
+    """Refuse a period that fires more than MAX_FIRINGS times (over ``nodes`` nodes)."""
+    firings = horizon / value * nodes
+    if firings > MAX_FIRINGS:
+        across = f" across {nodes} nodes" if nodes > 1 else ""
+        table.fail(f"{value:g} would fire {firings:,.0f} times{across} within the horizon "
+                   f"{horizon:g}; at most {MAX_FIRINGS:,} (use at least "
+                   f"{horizon * nodes / MAX_FIRINGS:g})", key)
+
+
+def _parse_limits(table: Table) -> LimitSpec:
+    default = LimitSpec()
+    limits = LimitSpec(events=table.integer("events", default.events, minimum=1),
+                       in_flight=table.integer("in_flight", default.in_flight, minimum=1),
+                       timers=table.integer("timers", default.timers, minimum=1))
+    table.finish()
+    return limits
 
 
 def _parse_nodes(table: Table, known_roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -568,6 +630,14 @@ def _parse_faults(
     amnesia = table.boolean("amnesia", False)
     random_crashes = parse_random_crashes(table.table("random_crashes"), list(nodes))
     random_partitions = parse_random_partitions(table.table("random_partitions"), list(nodes))
+    # The random faults are laid out before the run: a mean far below the horizon
+    # would fill memory with millions of schedule items first.
+    if random_crashes is not None:
+        _check_period(random_crashes.mean_up, horizon, table.table("random_crashes"),
+                      "mean_up", nodes=len(random_crashes.nodes))
+    if random_partitions is not None:
+        _check_period(random_partitions.mean_interval, horizon,
+                      table.table("random_partitions"), "mean_interval")
     table.finish()
     return FaultSpec(crashes=tuple(crashes), partitions=tuple(partitions), amnesia=amnesia,
                      random_crashes=random_crashes, random_partitions=random_partitions)
@@ -712,6 +782,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         extra["byzantine"] = list(scenario.byzantine)
     if scenario.twins.nodes:
         extra["twins"] = scenario.twins.to_dict()
+    if scenario.limits != LimitSpec():  # only when set: plain runs' headers stay as they were
+        extra["limits"] = scenario.limits.to_dict()
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})

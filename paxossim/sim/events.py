@@ -40,4 +40,6 @@ RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
     EventKind("client_retry", ("value",), "a client re-sends its request to {node}"),
     EventKind("twin_phase", ("index", "routes"), "twins' phase {index}",
               details=(("routes", ": instances talk only within {routes:groups}"),)),
+    EventKind("stopped", ("limit", "value"),
+              "the run is stopped: its {limit} limit ({value}) is reached"),
 )}
