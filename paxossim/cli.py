@@ -388,9 +388,15 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
                    "in a subfolder named by --variant, --set and --swarm when given).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the seeds on a dask.distributed cluster (needs the dask extra); "
+                   "the same failures as a local run.")
+@click.option("--shrink", "shrink_them", is_flag=True,
+              help="Shrink the first failing seed of each signature (into its log's shrunk/).")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: str | None,
-            workers: int, overrides: tuple[str, ...], out_dir: Path | None) -> None:
+            workers: int, overrides: tuple[str, ...], out_dir: Path | None,
+            scheduler: str | None, shrink_them: bool) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -398,7 +404,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: st
     seed this prints the `paxossim run` command that reproduces it and keeps
     its log. Exits 1 if any seed failed, 0 otherwise.
     """
-    from paxossim.experiments.explore import parse_seeds, plan, run_jobs
+    from paxossim.experiments.explore import iter_outcomes, parse_seeds, plan
 
     path = bundled.resolve(scenario)
     seeds = parse_seeds(seed_range)
@@ -407,12 +413,10 @@ def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: st
     jobs = plan(path, seeds, overrides, swarm, out_dir, twins)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
-        def advance(outcome: Any) -> None:
+        for outcome in iter_outcomes(jobs, workers, scheduler):
             bar.update(1)
             if outcome.failed:
                 failures.append(outcome)
-
-        run_jobs(jobs, workers, advance)
     for outcome in failures:
         click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
         # The scenario as the user named it: `paxossim run` resolves it the same way.
@@ -422,5 +426,70 @@ def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: st
             click.echo(f"  log: {outcome.log_dir}")
     click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
                f"{len(failures)} failed")
+    if shrink_them:
+        from paxossim.experiments.shrink import Budget, shrink_failures
+
+        click.echo("\n".join(shrink_failures(failures, Budget(), sys.stderr)))
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/shrink/<scenario>-seed-<N>/).")
+@click.option("--max-runs", type=click.IntRange(min=1), default=400, show_default=True,
+              help="Re-runs at most; a shrink this stops is still deterministic.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="Stop after about this long, keeping the smallest "
+              "failing run so far (what it keeps then depends on the machine's speed).")
+@click.option("--no-plots", is_flag=True, help="Skip sequence.png and sequence.mmd.")
+@user_errors
+def shrink(run_or_log: str, out_dir: Path | None, max_runs: int, max_seconds: float,
+           no_plots: bool) -> None:
+    """Shrink a failing run to a smaller one that fails the same invariant.
+
+    RUN_OR_LOG: a log (events.jsonl), a run folder, or the quoted command that
+    `explore` or `run` prints ('paxossim run SCENARIO --seed N --set ...').
+    Removes schedule items (requests, crashes, partitions, heals), message
+    overrides and scripted delays, nodes, network randomness and horizon while
+    the run still fails; writes shrunk.toml (replay it with `paxossim run`),
+    its events.jsonl, summary.json and diagrams, and prints before/after counts.
+    """
+    from paxossim.experiments.shrink import Budget, shrink_command
+
+    click.echo("\n".join(shrink_command(run_or_log, out_dir, Budget(max_runs, max_seconds),
+                                        not no_plots, sys.stderr)))
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--at", "at", type=click.IntRange(min=0), metavar="EVENT",
+              help="An event of the run, counted from 0 (as `cause` counts): names the "
+                   "message for --drop/--delay without MSG, the time for --crash NODE.")
+@click.option("--drop", is_flag=False, flag_value="", default=None, metavar="MSG",
+              help="Drop message MSG: its id N (the log's `m`), TYPE:SRC->DST or "
+                   "TYPE:SRC->DST#K (the K-th such message sent), or none with --at.")
+@click.option("--delay", metavar="MSG=T",
+              help="Deliver MSG at time T, or MSG=+D: D later than it was (MSG as for --drop; "
+                   "with --at just T or +D).")
+@click.option("--crash", metavar="NODE@T",
+              help="Crash NODE at time T (NODE@T..R: recover at R; NODE alone with --at).")
+@click.option("--variant", help="Run the same inputs with this protocol variant.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/fork/<scenario>-seed-<N>/).")
+@click.option("--no-plots", is_flag=True, help="Skip the side-by-side diagram.")
+@user_errors
+def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
+         crash: str | None, variant: str | None, out_dir: Path | None, no_plots: bool) -> None:
+    """Re-run RUN_OR_LOG's inputs with one change; print where the runs diverge.
+
+    RUN_OR_LOG is a log, a run folder or a quoted `paxossim run ...` command.
+    Prints the first event that differs (its index and time, both versions)
+    and the two outcomes (chosen value, violations, liveness); writes fork.toml
+    (which `paxossim run` replays), the fork's log and sequence-both.png.
+    """
+    from paxossim.experiments.fork import Change, fork_command
+
+    change = Change(drop=drop, delay=delay, crash=crash, variant=variant, at=at)
+    click.echo("\n".join(fork_command(run_or_log, change, out_dir, not no_plots)))

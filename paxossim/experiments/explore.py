@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -294,6 +294,15 @@ def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool,
 
 
 def run_jobs(
-    jobs: Sequence[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
+    jobs: Sequence[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[SeedOutcome]:
-    return consume(ordered_map(run_seed, jobs, workers), on_result)
+    """Every job's outcome, in seed order, whichever workers (or cluster) ran them."""
+    return consume(iter_outcomes(jobs, workers, scheduler), on_result)
+
+
+def iter_outcomes(jobs: Sequence[Job], workers: int = 1,
+                  scheduler: str | None = None) -> Iterator[SeedOutcome]:
+    """The outcomes one at a time, in seed order: a caller that keeps only the
+    failures explores any number of seeds in bounded memory."""
+    return ordered_map(run_seed, jobs, workers, scheduler=scheduler)

@@ -25,14 +25,22 @@ that a billion-seed exploration is not planned into memory before it starts."""
 
 
 def ordered_map(function: Callable[[Job], Result], jobs: Iterable[Job],
-                workers: int = 1, chunk: int = 64) -> Iterator[Result]:
+                workers: int = 1, chunk: int = 64,
+                scheduler: str | None = None) -> Iterator[Result]:
     """``map(function, jobs)``, spread over ``workers`` processes when that is more than one.
 
     ``function`` and the jobs must pickle (a module-level function, plain data).
     ``jobs`` is read lazily, a window of ``workers * WINDOW_CHUNKS * chunk`` at a
     time (a sequence of known length gets smaller chunks, about eight per worker,
-    to balance uneven run lengths); results come back in job order.
+    to balance uneven run lengths); results come back in job order. With
+    ``scheduler`` (a dask scheduler's address) the chunks run on that cluster.
     """
+    if scheduler is not None:
+        from paxossim.experiments.dask_executor import dask_map
+
+        yield from dask_map(scheduler, function, jobs, chunk, max(workers, 8) * WINDOW_CHUNKS
+                            * chunk)
+        return
     if workers <= 1:
         yield from map(function, jobs)
         return

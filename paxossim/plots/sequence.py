@@ -149,7 +149,7 @@ def partition_windows(events: list[dict[str, Any]], end: float) -> list[tuple[fl
 
 
 def diagram_title(header: dict[str, Any], protocol: Protocol, shown: int, total: int,
-                  end: float, unit: str) -> str:
+                  end: float, unit: str, columns: int = 110) -> str:
     """Name and seed; the variant and what it breaks; the ``--set`` overrides; and,
     for a long run, how much of it is drawn: a figure pasted into a paper or a
     slide must say which run it is."""
@@ -165,7 +165,7 @@ def diagram_title(header: dict[str, Any], protocol: Protocol, shown: int, total:
     if total > shown:
         lines.append(f"first {shown} of {total} messages shown (up to t={time_label(end)} "
                      f"{unit})")
-    return "\n".join(textwrap.fill(line, 110) for line in lines)
+    return "\n".join(textwrap.fill(line, columns) for line in lines)
 
 
 def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path: Path,
@@ -235,8 +235,9 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
     for side in ("right", "bottom", "left"):
         ax.spines[side].set_visible(False)
     total = max(len(all_traces), messages or 0)
-    ax.set_title(diagram_title(header, protocol, len(shown), total, drawn_until, unit),
-                 fontsize=10, pad=28)
+    # About 11 characters of a 10 pt title per inch: wrap to the figure, however narrow.
+    ax.set_title(diagram_title(header, protocol, len(shown), total, drawn_until, unit,
+                               columns=int(width * 11)), fontsize=10, pad=28)
     drawn = {trace.kind for trace in shown}
     handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in colors.items()
                if k in drawn]
@@ -246,9 +247,9 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
     handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
     handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10,
                               label="decided (learned)"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=8,
-               frameon=False)
-    rows = math.ceil(len(handles) / 8)
+    per_row = max(1, min(len(handles), 8, int(width / 1.3)))  # an entry is about 1.2 in
+    fig.legend(handles=handles, loc="lower center", ncol=per_row, fontsize=8, frameon=False)
+    rows = math.ceil(len(handles) / per_row)
     fig.tight_layout(rect=(0, (0.12 + 0.22 * rows) / height, 1, 1))
 
     for start, stop in partition_windows(events, end):

@@ -29,6 +29,7 @@ from paxossim.scenario.faults import (
     parse_random_partitions,
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
+from paxossim.scenario.schedule import Schedule
 from paxossim.scenario.twins import TwinsSpec, parse_twins
 from paxossim.schema import Table, check_number, safe_name
 
@@ -211,6 +212,9 @@ class Scenario:
     twins: TwinsSpec = field(default_factory=TwinsSpec)
     """``[twins]``: nodes run as two copies (:mod:`paxossim.scenario.twins`)."""
     limits: LimitSpec = LimitSpec()
+    schedule: Schedule | None = None
+    """``[schedule]``: the run's inputs given as data (what ``shrink`` writes); None:
+    drawn from the scripted requests and faults and the seed."""
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -235,9 +239,32 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(str(path), f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise UserError(str(path), f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(raw, str(path))
+    return raw
+
+
+MAX_DEPTH = 32
+"""Tables and lists nested deeper than this are refused when read: no scenario
+needs them, and the code that walks a scenario recurses."""
+
+
+def check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse values nested deeper than MAX_DEPTH (iteratively: the check itself must
+    not be what overflows)."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise UserError(where, f"nested more than {MAX_DEPTH} deep")
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
 
 
 def load_scenario(
@@ -272,6 +299,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    except RecursionError:
+        raise UserError(f"--set {key}", f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(value, f"--set {key}", 1)
     return key, value
 
 
@@ -368,8 +398,9 @@ def scenario_from_dict(
     options = family.parse_options(options_table, nodes)
     options_table.finish()
     _check_periods(options, horizon, options_table)
+    schedule = _parse_schedule(top, requests, faults)
     top.finish()
-    return Scenario(
+    scenario = Scenario(
         name=name,
         description=description,
         protocol=protocol_name,
@@ -392,7 +423,31 @@ def scenario_from_dict(
         log=log,
         twins=twins,
         limits=limits,
+        schedule=schedule,
     )
+    if schedule is not None:
+        schedule.check(scenario, top.where("schedule"))
+    return scenario
+
+
+def _parse_schedule(top: Table, requests: tuple[Request, ...],
+                    faults: FaultSpec) -> Schedule | None:
+    """``[schedule]`` (items and overrides, as a log header holds them) replaces the
+    drawn inputs, so it may not come with inputs of the other kind: two sources of
+    requests or crashes would leave a reader guessing which ran."""
+    raw = top.raw("schedule", None)
+    if raw is None:
+        return None
+    where = top.where("schedule")
+    others = {"requests": bool(requests), "faults.crashes": bool(faults.crashes),
+              "faults.partitions": bool(faults.partitions),
+              "faults.random_crashes": faults.random_crashes is not None,
+              "faults.random_partitions": faults.random_partitions is not None}
+    for key, present in others.items():
+        if present:
+            raise UserError(where, f"a scenario with a schedule lists every input in it; "
+                            f"remove {key} (or the schedule)")
+    return Schedule.from_data(raw, where)
 
 
 MAX_FIRINGS = 1_000_000
@@ -787,6 +842,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})
+    if scenario.schedule is not None:
+        extra["schedule"] = scenario.schedule.to_data()
     return {
         "name": scenario.name,
         "description": scenario.description,

@@ -214,7 +214,7 @@ class Simulation:
         self.scenario = scenario
         self.seed = seed
         if schedule is None:
-            schedule = inputs.draw_schedule(scenario, seed)
+            schedule = scenario.schedule or inputs.draw_schedule(scenario, seed)
         else:
             schedule.check(scenario)
         overrides = tuple(overrides)
