@@ -276,3 +276,42 @@ def test_pbft_survives_1000_drawn_single_twin_placements(tmp_path: Path) -> None
                        out_dir=tmp_path)
     assert [(o.seed, o.problem) for o in outcomes if not o.safe or o.liveness == "error"] \
         == []
+
+
+def test_shrink_keeps_the_twin_phases_as_schedule_items(tmp_path: Path) -> None:
+    """explicit() moves the phases into [schedule] (twins.phases emptied, or the
+    scenario would have two sources of phases); the shrunk run fails the same way."""
+    from paxossim.experiments.origin import load_origin
+    from paxossim.experiments.shrink import shrink
+
+    result = shrink(load_origin("paxossim run pbft_twins_f_plus_one --seed 1"), tmp_path,
+                    render=False)
+    shrunk = load_scenario(tmp_path / "shrunk.toml")
+    assert shrunk.twins.nodes == ("r0", "r1") and shrunk.twins.phases == ()
+    assert shrunk.schedule is not None
+    assert [item.KIND for item in shrunk.schedule.items] == ["twin_phase"]
+    assert not execute(shrunk).safe
+    assert result.after.nodes <= result.before.nodes
+
+
+def test_a_scenario_with_a_schedule_refuses_twin_phases_too() -> None:
+    raw = raw_scenario("pbft_twins")
+    raw["schedule"] = {"items": [], "overrides": []}
+    raw.pop("liveness")
+    with pytest.raises(UserError, match=re.escape("remove twins.phases")):
+        scenario_from_dict(raw)
+
+
+def test_removing_a_twinned_node_takes_its_copy_out_of_the_phases() -> None:
+    from paxossim.experiments.shrink import without_node
+
+    raw = {"nodes": {"r0": [], "r1": []}, "network": {"links": {}, "delays": []},
+           "byzantine": ["r0"], "twins": {"nodes": ["r0"], "phases": []},
+           "schedule": {"items": [
+               {"kind": "twin_phase", "at": 0.0, "index": 0,
+                "routes": [["r0", "r1"], ["r0#2"]]},
+               {"kind": "twin_phase", "at": 5.0, "index": 1, "routes": [["r0#2"]]}]}}
+    new = without_node(raw, "r0", default_quorums=True)
+    assert new["twins"]["nodes"] == [] and new["byzantine"] == []
+    assert new["schedule"]["items"] == [
+        {"kind": "twin_phase", "at": 0.0, "index": 0, "routes": [["r1"]]}]

@@ -398,7 +398,7 @@ def scenario_from_dict(
     options = family.parse_options(options_table, nodes)
     options_table.finish()
     _check_periods(options, horizon, options_table)
-    schedule = _parse_schedule(top, requests, faults)
+    schedule = _parse_schedule(top, requests, faults, twins)
     top.finish()
     scenario = Scenario(
         name=name,
@@ -431,7 +431,7 @@ def scenario_from_dict(
 
 
 def _parse_schedule(top: Table, requests: tuple[Request, ...],
-                    faults: FaultSpec) -> Schedule | None:
+                    faults: FaultSpec, twins: TwinsSpec) -> Schedule | None:
     """``[schedule]`` (items and overrides, as a log header holds them) replaces the
     drawn inputs, so it may not come with inputs of the other kind: two sources of
     requests or crashes would leave a reader guessing which ran."""
@@ -442,7 +442,8 @@ def _parse_schedule(top: Table, requests: tuple[Request, ...],
     others = {"requests": bool(requests), "faults.crashes": bool(faults.crashes),
               "faults.partitions": bool(faults.partitions),
               "faults.random_crashes": faults.random_crashes is not None,
-              "faults.random_partitions": faults.random_partitions is not None}
+              "faults.random_partitions": faults.random_partitions is not None,
+              "twins.phases": bool(twins.phases)}
     for key, present in others.items():
         if present:
             raise UserError(where, f"a scenario with a schedule lists every input in it; "
