@@ -387,6 +387,8 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
               help="Seeds to run, both ends included.")
 @click.option("--swarm", is_flag=True,
               help="Also draw the fault knobs (which faults are on, how strong) from each seed.")
+@click.option("--swarm-twins", "twins", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Also draw N twinned nodes and their phases from each seed (Twins).")
 @click.option("--variant", help="Explore a broken protocol variant (see: paxossim variants).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes to run seeds in; results do not depend on it.")
@@ -402,9 +404,9 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
               help="Shrink the first failing seed of each signature (into its log's shrunk/).")
 @click.option("--no-view", is_flag=True, help="Skip each failing seed's view.html.")
 @user_errors
-def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
-            overrides: tuple[str, ...], out_dir: Path | None, scheduler: str | None,
-            shrink_them: bool, no_view: bool) -> None:
+def explore(scenario: str, seed_range: str, swarm: bool, twins: int, variant: str | None,
+            workers: int, overrides: tuple[str, ...], out_dir: Path | None,
+            scheduler: str | None, shrink_them: bool, no_view: bool) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -418,7 +420,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seeds = parse_seeds(seed_range)
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
-    jobs = plan(path, seeds, overrides, swarm, out_dir, view=not no_view)
+    jobs = plan(path, seeds, overrides, swarm, out_dir, view=not no_view, twins=twins)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
         for outcome in iter_outcomes(jobs, workers, scheduler):

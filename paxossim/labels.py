@@ -83,7 +83,12 @@ class _Notation(string.Formatter):
 
 def render(label: str, details: tuple[tuple[str, str], ...], fields: Mapping[str, Any],
            ballot_format: str = "number") -> str:
-    """A declared template filled from ``fields``, with the details whose field is set."""
+    """A declared template filled from ``fields``, with the details whose field is set.
+
+    A twinned node's second copy is told by its own name (``r1#2``), so that
+    the two copies' stories can be told apart."""
+    if "copy" in fields:
+        fields = {**fields, "node": fields["copy"]}
     notation = _Notation(ballot_format)
     text = notation.vformat(label, (), fields)
     for name, template in details:

@@ -10,6 +10,8 @@ testing) also draws the fault knobs themselves from each seed, from the
 named stream ``swarm``: which faults are on and how strong. The draws are
 written as ``--set`` overrides, so the printed command reproduces the run
 exactly, and the explorer itself applies nothing but those strings.
+``twins`` (``--swarm-twins N``) likewise draws N twinned nodes and their
+phases per seed (:mod:`paxossim.experiments.swarm_twins`).
 
 Results do not depend on the number of workers: each seed is run on its own
 from (scenario file, overrides, seed), and results come back in seed order.
@@ -27,6 +29,7 @@ from typing import Any, overload
 from paxossim.checks.explain import signature
 from paxossim.errors import UserError
 from paxossim.experiments.pool import consume, ordered_map
+from paxossim.experiments.swarm_twins import twin_overrides
 from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
 from paxossim.runs import execute, overrides_tag, save
@@ -169,6 +172,25 @@ class Job:
     seed: int
     view: bool = True
     """Write a failing seed's view.html beside its log."""
+    twins: int = 0
+    """Twinned nodes to draw per seed (0: the scenario's own ``[twins]``)."""
+
+
+def _drawn(raw: dict[str, Any], path: str, seed: int, swarm: bool,
+           twins: int) -> tuple[str, ...]:
+    """Apply the seed's swarm and twin draws to ``raw``; return them as ``--set``s."""
+    drawn: tuple[str, ...] = ()
+    if swarm:
+        drawn = swarm_overrides(seed, crashable(raw), time_scale(raw, path))
+        for assignment in drawn:
+            apply_override(raw, assignment)
+    if twins:
+        scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
+        placed = twin_overrides(seed, scenario, twins)
+        for assignment in placed:
+            apply_override(raw, assignment)
+        drawn = (*drawn, *placed)
+    return drawn
 
 
 def run_seed(job: Job) -> SeedOutcome:
@@ -177,11 +199,7 @@ def run_seed(job: Job) -> SeedOutcome:
     overrides = job.overrides
     for assignment in overrides:
         apply_override(raw, assignment)
-    if job.swarm:
-        swarm = swarm_overrides(job.seed, crashable(raw), time_scale(raw, job.path))
-        for assignment in swarm:
-            apply_override(raw, assignment)
-        overrides = (*overrides, *swarm)
+    overrides = (*overrides, *_drawn(raw, job.path, job.seed, job.swarm, job.twins))
     scenario = scenario_from_dict(raw, job.path, base_dir=Path(job.path).parent)
     try:
         result = execute(scenario, job.seed, keep=False)
@@ -227,9 +245,11 @@ def explore(
     workers: int = 1,
     out_dir: str | Path | None = None,
     on_result: Callable[[SeedOutcome], None] | None = None,
+    twins: int = 0,
 ) -> list[SeedOutcome]:
     """Run every seed of ``seeds``; outcomes come back in seed order."""
-    return run_jobs(plan(path, seeds, overrides, swarm, out_dir), workers, on_result)
+    return run_jobs(plan(path, seeds, overrides, swarm, out_dir, twins=twins), workers,
+                    on_result)
 
 
 def plan(
@@ -239,6 +259,7 @@ def plan(
     swarm: bool = False,
     out_dir: str | Path | None = None,
     view: bool = True,
+    twins: int = 0,
 ) -> Jobs:
     """One job per seed, made as they are reached (``--seeds 0..1000000000`` must
     start at once, not plan a billion jobs first). The scenario is validated here,
@@ -249,12 +270,11 @@ def plan(
     raw = copy.deepcopy(original)
     for assignment in overrides:
         apply_override(raw, assignment)
-    if swarm:
-        for assignment in swarm_overrides(seeds[0], crashable(raw), time_scale(raw, path)):
-            apply_override(raw, assignment)
+    _drawn(raw, path, seeds[0], swarm, twins)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
-    out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm))
-    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0], view), seeds)
+    out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm, twins))
+    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0], view, twins),
+                seeds)
 
 
 class Jobs(Sequence[Job]):
@@ -277,11 +297,12 @@ class Jobs(Sequence[Job]):
         return dataclasses.replace(self.template, seed=self.seeds[index])
 
 
-def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool) -> Path:
-    """``results/explore/<scenario>/[<variant>+set-<hash>+swarm/]``: explorations with
-    different variants, overrides or swarm keep their failing seeds apart."""
-    tag = "+".join(part for part in (overrides_tag(overrides), "swarm" if swarm else None)
-                   if part)
+def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool,
+                        twins: int = 0) -> Path:
+    """``results/explore/<scenario>/[<variant>+set-<hash>+swarm+twins-N/]``: explorations
+    with different variants, overrides, swarm or twins keep their failing seeds apart."""
+    tag = "+".join(part for part in (overrides_tag(overrides), "swarm" if swarm else None,
+                                     f"twins-{twins}" if twins else None) if part)
     folder = Path("results") / "explore" / name
     return folder / tag if tag else folder
 

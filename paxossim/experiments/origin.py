@@ -125,6 +125,8 @@ def explicit(scenario: Scenario, schedule: Schedule, seed: int) -> dict[str, Any
     faults["partitions"] = []
     faults.pop("random_crashes", None)
     faults.pop("random_partitions", None)
+    if "twins" in raw:
+        raw["twins"]["phases"] = []  # they are twin_phase items of the schedule
     raw["schedule"] = schedule.to_data()
     return raw
 

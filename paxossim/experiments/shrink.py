@@ -46,6 +46,7 @@ from paxossim.experiments.origin import Origin, explicit, load_origin, signature
 from paxossim.runs import RunResult, execute, save
 from paxossim.scenario.model import Scenario, load_scenario, scenario_from_dict
 from paxossim.scenario.toml_out import dumps
+from paxossim.scenario.twins import copy_name
 
 Raw = dict[str, Any]
 
@@ -247,12 +248,20 @@ def without_node(raw: Raw, node: str, default_quorums: bool) -> Raw:
         new.get(key, {}).pop(node, None)
     if "byzantine" in new:
         new["byzantine"] = [n for n in new["byzantine"] if n != node]
+    gone = {node, copy_name(node)}
+    if "twins" in new:
+        new["twins"]["nodes"] = [n for n in new["twins"]["nodes"] if n != node]
     if default_quorums:
         new.pop("quorums", None)  # the defaults again, over the voters left
     items = []
     for item in new["schedule"]["items"]:
         if item.get("node") == node:
             continue
+        if "routes" in item:  # a twin phase: the node and its copy leave its groups
+            routes = [[n for n in group if n not in gone] for group in item["routes"]]
+            if not any(routes):
+                continue
+            item["routes"] = [g for g in routes if g]
         if "groups" in item:
             groups = [[n for n in group if n != node] for group in item["groups"]]
             if len([g for g in groups if g]) < 2 or not groups[0]:

@@ -3,7 +3,8 @@
 - :func:`write_space_time`: a space-time diagram (PNG): a lifeline per node,
   time flowing down, one arrow per message from its send time to its delivery
   time, so a slow message visibly slants further; drops end in a red cross,
-  crashed stretches of a lifeline are red, partitions are shaded.
+  crashed stretches of a lifeline are red, partitions are shaded. A twinned
+  node's second copy (``r1#2``) has a lifeline of its own, beside the node's.
 - :func:`write_mermaid`: a Mermaid ``sequenceDiagram`` in the post's style,
   messages ordered by when they arrive (what each receiver saw, in order).
 """
@@ -22,6 +23,7 @@ from paxossim import protocols
 from paxossim.labels import render, time_label
 from paxossim.log.files import atomic_write
 from paxossim.protocols.contract import EventKind, Protocol
+from paxossim.scenario.twins import copy_name
 from paxossim.sim.events import RUNTIME_EVENTS
 
 MAX_ARROWS = 200
@@ -69,8 +71,9 @@ def traces(events: list[dict[str, Any]]) -> list[Trace]:
     by_id: dict[int, Trace] = {}
     for event in events:
         kind = event["ev"]
-        if kind == "send":
-            by_id[event["m"]] = Trace(event["m"], event["src"], event["dst"], event["type"],
+        if kind == "send":  # the ends are instances: a twin's copy is drawn apart
+            by_id[event["m"]] = Trace(event["m"], event.get("src_copy", event["src"]),
+                                      event.get("dst_copy", event["dst"]), event["type"],
                                       event["msg"], event["t"])
         elif kind == "duplicate":
             original = by_id[event["of"]]
@@ -87,8 +90,10 @@ def traces(events: list[dict[str, Any]]) -> list[Trace]:
 def lifelines(scenario: dict[str, Any], shown: list[Trace]) -> list[str]:
     """The scenario's nodes, then any other end of a shown message (the scripted
     client that requests come from and answers go back to), so every arrow has
-    a lifeline at both ends."""
-    names = dict.fromkeys(scenario["nodes"])
+    a lifeline at both ends. A twinned node's copy comes right after the node."""
+    twinned = scenario.get("twins", {}).get("nodes", [])
+    names = dict.fromkeys(name for node in scenario["nodes"]
+                          for name in ((node, copy_name(node)) if node in twinned else (node,)))
     for trace in shown:
         names.update(dict.fromkeys((trace.src, trace.dst)))
     return list(names)
@@ -291,10 +296,13 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
         ax.plot([x, x], [0, end], color="#444444", lw=1.2, zorder=1)
     placer = LabelPlacer(fig, ax)
     for node, start, stop in down_windows(events, end):
-        ax.plot([column[node]] * 2, [start, stop], color="#d62728", lw=5, alpha=0.6,
-                solid_capstyle="butt", zorder=2)
-        placer.keep(ax.text(column[node] + 0.04, start, "crash", color="#d62728", fontsize=7,
-                            va="bottom"))
+        for name in (node, copy_name(node)):  # a node's copies go down together
+            if name not in column:
+                continue
+            ax.plot([column[name]] * 2, [start, stop], color="#d62728", lw=5, alpha=0.6,
+                    solid_capstyle="butt", zorder=2)
+            placer.keep(ax.text(column[name] + 0.04, start, "crash", color="#d62728",
+                                fontsize=7, va="bottom"))
 
     ends: list[tuple[Trace, float, float]] = []
     for trace in shown:
@@ -315,9 +323,10 @@ def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
         ends.append((trace, x_end, y_end))
     for event in events:
         kind = marked.get(event["ev"])
-        if kind is None or kind.mark_style == "fault" or event.get("node") not in column:
+        where = event.get("copy", event.get("node"))
+        if kind is None or kind.mark_style == "fault" or where not in column:
             continue
-        x = column[event["node"]]
+        x = column[where]
         if kind.mark_style == "decision":
             ax.plot([x], [event["t"]], marker="*", ms=14, color="#ff7f0e", zorder=6)
         color = {"decision": "#b35806", "refusal": "#d62728"}.get(kind.mark_style, "#444444")
@@ -468,7 +477,8 @@ def mermaid(header: dict[str, Any], events: list[dict[str, Any]]) -> str:
         if kind is not None:
             note = f"{render(kind.mark, (), event, fmt)} at t={time_label(event['t'])}"
             notes += 1
-            steps.append((event["t"], notes, f"    Note over {ids[event['node']]}: "
+            where = event.get("copy", event["node"])
+            steps.append((event["t"], notes, f"    Note over {ids[where]}: "
                           f"{_mermaid_text(note)}"))
     ordered = [text for _, _, text in sorted(steps, key=lambda s: (s[0], s[1]))]
     lines += ordered[:MAX_MERMAID_STEPS]

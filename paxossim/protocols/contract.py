@@ -42,8 +42,9 @@ from paxossim.protocols.quorums import majority
 from paxossim.protocols.rulebook import Rule
 from paxossim.schema import Table
 
-RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause"})
-"""Keys every event line has (time, kind, node, and the id of its cause)."""
+RESERVED_FIELDS = frozenset({"t", "ev", "node", "cause", "copy"})
+"""Keys every event line has (time, kind, node, and the id of its cause), and
+``copy``, which names a twinned node's second copy on the events it causes."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from paxossim.scenario.faults import (
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
 from paxossim.scenario.schedule import Schedule
+from paxossim.scenario.twins import TwinsSpec, parse_twins
 from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
@@ -203,11 +204,13 @@ class Scenario:
     node_variants: dict[str, str] = field(default_factory=dict)
     """``[variants]``: nodes that run another variant than ``variant``."""
     byzantine: tuple[str, ...] = ()
-    """Nodes the safety checks do not trust: listed in ``byzantine``, or
-    running a variant its protocol declares Byzantine."""
+    """Nodes the safety checks do not trust: listed in ``byzantine``, running
+    a variant its protocol declares Byzantine, or twinned (``[twins]``)."""
     quorum_sizes: tuple[int | None, int | None] = (None, None)
     """``[quorums] phase1, phase2``, resolved (None only where there are no voters)."""
     log: LogSpec = LogSpec()
+    twins: TwinsSpec = field(default_factory=TwinsSpec)
+    """``[twins]``: nodes run as two copies (:mod:`paxossim.scenario.twins`)."""
     limits: LimitSpec = LimitSpec()
     schedule: Schedule | None = None
     """``[schedule]``: the run's inputs given as data (what ``shrink`` writes); None:
@@ -379,7 +382,8 @@ def scenario_from_dict(
     requests = _parse_requests(top, nodes, family)
     ballot_format = top.string("ballot_format", "number", choices=BALLOT_FORMATS)
     node_variants = _parse_node_variants(top.table("variants"), nodes, family)
-    byzantine = _parse_byzantine(top, nodes, family, variant, node_variants)
+    twins = parse_twins(top.table("twins"), nodes)
+    byzantine = _parse_byzantine(top, nodes, family, variant, node_variants, twins.nodes)
     quorum_sizes = _parse_quorums(top.table("quorums"), nodes, family)
     log_table = top.table("log")
     log = LogSpec(timers=log_table.boolean("timers", True),
@@ -389,12 +393,12 @@ def scenario_from_dict(
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
     clocks = _parse_clocks(top.table("clocks"), nodes)
-    liveness = _parse_liveness(top.table("liveness"), horizon, faults)
+    liveness = _parse_liveness(top.table("liveness"), horizon, faults, twins)
     options_table = top.table(protocol_name)
     options = family.parse_options(options_table, nodes)
     options_table.finish()
     _check_periods(options, horizon, options_table)
-    schedule = _parse_schedule(top, requests, faults)
+    schedule = _parse_schedule(top, requests, faults, twins)
     top.finish()
     scenario = Scenario(
         name=name,
@@ -417,6 +421,7 @@ def scenario_from_dict(
         byzantine=byzantine,
         quorum_sizes=quorum_sizes,
         log=log,
+        twins=twins,
         limits=limits,
         schedule=schedule,
     )
@@ -426,7 +431,7 @@ def scenario_from_dict(
 
 
 def _parse_schedule(top: Table, requests: tuple[Request, ...],
-                    faults: FaultSpec) -> Schedule | None:
+                    faults: FaultSpec, twins: TwinsSpec) -> Schedule | None:
     """``[schedule]`` (items and overrides, as a log header holds them) replaces the
     drawn inputs, so it may not come with inputs of the other kind: two sources of
     requests or crashes would leave a reader guessing which ran."""
@@ -437,7 +442,8 @@ def _parse_schedule(top: Table, requests: tuple[Request, ...],
     others = {"requests": bool(requests), "faults.crashes": bool(faults.crashes),
               "faults.partitions": bool(faults.partitions),
               "faults.random_crashes": faults.random_crashes is not None,
-              "faults.random_partitions": faults.random_partitions is not None}
+              "faults.random_partitions": faults.random_partitions is not None,
+              "twins.phases": bool(twins.phases)}
     for key, present in others.items():
         if present:
             raise UserError(where, f"a scenario with a schedule lists every input in it; "
@@ -538,9 +544,11 @@ def _parse_node_variants(
 
 def _parse_byzantine(
     top: Table, nodes: dict[str, tuple[str, ...]], family: Protocol, variant: str,
-    node_variants: dict[str, str],
+    node_variants: dict[str, str], twinned: tuple[str, ...],
 ) -> tuple[str, ...]:
-    listed = top.string_list("byzantine", [])
+    """A twinned node is Byzantine too: its two copies say different things under
+    one name, which is what an equivocating node does."""
+    listed = [*top.string_list("byzantine", []), *twinned]
     for name in listed:
         if name not in nodes:
             top.fail(f"no node named {name!r} (nodes: {', '.join(nodes)})", "byzantine")
@@ -731,7 +739,8 @@ def _parse_clocks(table: Table, nodes: dict[str, tuple[str, ...]]) -> dict[str, 
     return clocks
 
 
-def _parse_liveness(table: Table, horizon: float, faults: FaultSpec) -> LivenessSpec:
+def _parse_liveness(table: Table, horizon: float, faults: FaultSpec,
+                    twins: TwinsSpec) -> LivenessSpec:
     heal_raw = table.raw("heal_at", None)
     bound_raw = table.raw("bound", None)
     table.finish()
@@ -756,6 +765,10 @@ def _parse_liveness(table: Table, horizon: float, faults: FaultSpec) -> Liveness
         if partition.at >= heal_at:
             table.fail(f"faults.partitions[{index}] at {partition.at} is not before heal_at "
                        f"({heal_at}): the healed phase has no faults", "heal_at")
+    for index, phase in enumerate(twins.phases):
+        if phase.at >= heal_at:
+            table.fail(f"twins.phases[{index}] at {phase.at} is not before heal_at "
+                       f"({heal_at}): the heal phase ends the twins' routes", "heal_at")
     return LivenessSpec(heal_at=heal_at, bound=bound)
 
 
@@ -823,6 +836,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         extra["variants"] = dict(scenario.node_variants)
     if scenario.byzantine:
         extra["byzantine"] = list(scenario.byzantine)
+    if scenario.twins.nodes:
+        extra["twins"] = scenario.twins.to_dict()
     if scenario.limits != LimitSpec():  # only when set: plain runs' headers stay as they were
         extra["limits"] = scenario.limits.to_dict()
     if liveness.heal_at is not None:

@@ -136,9 +136,21 @@ class HealPhase:
     at: float
 
 
-Item = Request | Crash | Recover | Partition | Heal | HealPhase
+@dataclass(frozen=True, slots=True)
+class TwinPhase:
+    """From now on, instances (nodes and twins' copies) talk only within ``routes``;
+    an instance no route lists talks to everyone (see :mod:`paxossim.scenario.twins`).
+    ``index`` is the phase's position in the scenario's ``[[twins.phases]]``."""
+
+    KIND: ClassVar[str] = "twin_phase"
+    at: float
+    index: int | str
+    routes: tuple[tuple[str, ...], ...]
+
+
+Item = Request | Crash | Recover | Partition | Heal | HealPhase | TwinPhase
 ITEM_TYPES: dict[str, type[Item]] = {
-    cls.KIND: cls for cls in (Request, Crash, Recover, Partition, Heal, HealPhase)
+    cls.KIND: cls for cls in (Request, Crash, Recover, Partition, Heal, HealPhase, TwinPhase)
 }
 
 
@@ -198,7 +210,17 @@ class Schedule:
 
     def check(self, scenario: Scenario, where: str = "schedule") -> None:
         """Refuse items that name a node the scenario does not have (one-line UserError)."""
+        instances = scenario.twins.instances(list(scenario.nodes))
         for index, item in enumerate(self.items):
+            if isinstance(item, TwinPhase):
+                if not scenario.twins.nodes:
+                    raise UserError(f"{where}.items[{index}]",
+                                    "a twin_phase item, but the scenario twins no node")
+                for name in (n for group in item.routes for n in group):
+                    if name not in instances:
+                        raise UserError(f"{where}.items[{index}]", f"no node or copy named "
+                                        f"{name!r} (instances: {', '.join(instances)})")
+                continue
             names = [item.node] if isinstance(item, Request | Crash | Recover) else (
                 [n for group in item.groups for n in group] if isinstance(item, Partition) else [])
             for name in names:
@@ -246,7 +268,7 @@ def _item_to_data(item: Item) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": item.KIND}
     for spec in fields(item):
         value = getattr(item, spec.name)
-        if spec.name == "groups":
+        if spec.name in ("groups", "routes"):
             value = [list(group) for group in value]
         elif spec.name == "extra":
             if not value:
@@ -314,6 +336,11 @@ def _field(name: str, value: object, where: str) -> object:
                     or not all(isinstance(g, list) and g for g in value)):
                 raise UserError(where, "must be a list of at least two non-empty node lists")
             return tuple(tuple(_string(n, where) for n in group) for group in value)
+        case "routes":
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(g, list) and g for g in value):
+                raise UserError(where, "must be a list of non-empty lists of node or copy names")
+            return tuple(tuple(_string(n, where) for n in group) for group in value)
     raise AssertionError(name)  # every field of every item type is matched above
 
 
@@ -379,6 +406,8 @@ def draw_schedule(scenario: Scenario, seed: int) -> Schedule:
     for request in scenario.requests:
         items.append(Request(request.at, request.node, request.value,
                              tuple(sorted(request.extra.items()))))
+    for index, phase in enumerate(scenario.twins.phases):
+        items.append(TwinPhase(phase.at, index, phase.groups))
     heal_at = scenario.liveness.heal_at
     if heal_at is not None:
         items.append(HealPhase(heal_at))

@@ -15,8 +15,8 @@ from __future__ import annotations
 from paxossim.protocols.contract import EventKind
 
 RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
-    EventKind("send", ("m", "src", "dst", "type", "msg"), "{src} sends {type} to {dst}",
-              told=False),
+    EventKind("send", ("m", "src", "dst", "type", "msg", "src_copy", "dst_copy"),
+              "{src} sends {type} to {dst}", told=False),
     EventKind("deliver", ("m",), "message {m} delivered", told=False),
     EventKind("drop", ("m", "why"), "message {m} dropped ({why})", told=False),
     EventKind("duplicate", ("m", "of"), "message {m} is a duplicate of {of}", told=False),
@@ -38,6 +38,8 @@ RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
     EventKind("request_lost", ("value",),
               "{node} is down: the client's request for {value:value} is lost"),
     EventKind("client_retry", ("value",), "a client re-sends its request to {node}"),
+    EventKind("twin_phase", ("index", "routes"), "twins' phase {index}",
+              details=(("routes", ": instances talk only within {routes:groups}"),)),
     EventKind("stopped", ("limit", "value"),
               "the run is stopped: its {limit} limit ({value}) is reached"),
 )}

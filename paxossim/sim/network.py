@@ -4,6 +4,11 @@ The network decides the fate of each message when it is sent; the runtime
 only schedules what it is told. Each directed link draws from its own named
 streams (``latency:a->b``, ``loss:a->b``, ``duplicate:a->b``), so turning on
 loss on one link leaves every other link's latencies exactly as they were.
+
+With twins (:mod:`paxossim.sim.twins`) messages travel between *instances*: a
+twinned node's second copy ``r1#2`` has links (and streams) of its own, so
+adding a twin leaves the draws of ``r1``'s links as they were, while the link's
+settings, partitions and scripted delays are those of the node ``r1``.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ class LinkState:
 
 
 class Network:
-    def __init__(self, spec: NetworkSpec, streams: Streams) -> None:
+    def __init__(self, spec: NetworkSpec, streams: Streams,
+                 identity: dict[str, str] | None = None) -> None:
         self.spec = spec
+        self.identity = identity or {}
+        """A twin copy's name -> its node's name (empty without twins)."""
         self.streams = streams
         self.links: dict[tuple[str, str], LinkState] = {}
         self.partitions: list[Partition] = []
@@ -38,7 +46,7 @@ class Network:
     def link(self, src: str, dst: str) -> LinkState:
         state = self.links.get((src, dst))
         if state is None:
-            spec = self.spec.link(src, dst)
+            spec = self.spec.link(self.identity.get(src, src), self.identity.get(dst, dst))
             name = f"{src}->{dst}"
             state = LinkState(
                 spec=spec,
@@ -50,12 +58,16 @@ class Network:
         return state
 
     def blocked(self, src: str, dst: str) -> bool:
+        if self.identity:
+            src, dst = self.identity.get(src, src), self.identity.get(dst, dst)
         return any(p.blocks(src, dst) for p in self.partitions)
 
     def scripted_latency(self, src: str, dst: str, kind: str) -> float | None:
         """The scripted latency of this message, if a ``[[network.delays]]`` entry matches."""
         if not self._scripted:
             return None
+        if self.identity:
+            src, dst = self.identity.get(src, src), self.identity.get(dst, dst)
         key = (src, dst, kind)
         count = self._counts.get(key, 0) + 1
         self._counts[key] = count

@@ -12,6 +12,13 @@ online checks; no event is kept here.
 Every event carries the position of its cause (see :mod:`paxossim.sim.events`):
 the runtime knows what it is doing when a node acts — handling a delivery,
 a timer, or an input — and stamps what the node does with it.
+
+Twins (:mod:`paxossim.scenario.twins`) make a node two hosts, each a full copy
+with its own storage, timers and random stream (``node:r1#2``), both acting as
+the node: their events carry ``node`` = the node and, for the second copy,
+``copy``; a message to a twinned node is sent once per copy the phase routes it
+to (``dst_copy``), and one from the second copy says so (``src_copy``). Inputs
+(requests, crashes, recoveries) reach every copy of the node they name.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from paxossim.scenario.model import ClockSpec, Partition, Scenario
 from paxossim.scenario.schedule import Override, Schedule
 from paxossim.sim.network import Network
 from paxossim.sim.snapshot import NodeSnapshot, snapshot
+from paxossim.sim.twins import TwinRoutes
 
 _dumps = orjson.dumps
 PROGRESS_STEPS = 100
@@ -73,11 +81,17 @@ class _Armed:
 
 
 class Host:
-    """One node's place in the simulation; the :class:`Context` its protocol uses."""
+    """One node's place in the simulation; the :class:`Context` its protocol uses.
 
-    def __init__(self, sim: Simulation, node_id: str) -> None:
+    ``name`` is the instance: the node itself, or a twinned node's second copy.
+    """
+
+    def __init__(self, sim: Simulation, node_id: str, name: str | None = None) -> None:
         self.sim = sim
         self.node_id = node_id
+        self.name = node_id if name is None else name
+        self._copy: dict[str, str] = {} if self.name == node_id else {"copy": self.name}
+        """Stamped on this host's events: a second copy's name, else nothing."""
         self.variant = sim.scenario.variant_of(node_id)
         self._rng: Stream | None = None
         log = sim.scenario.log
@@ -96,7 +110,7 @@ class Host:
     def rng(self) -> Stream:
         """The node's own stream, opened on first use (most nodes never draw)."""
         if self._rng is None:
-            self._rng = self.sim.streams.stream(f"node:{self.node_id}")
+            self._rng = self.sim.streams.stream(f"node:{self.name}")
         return self._rng
 
     @property
@@ -109,19 +123,25 @@ class Host:
         return self._clock.read(self.sim.env.now)
 
     def send(self, dst: str, msg: Message) -> None:
-        self.sim.send(self.node_id, dst, msg)
+        sim = self.sim
+        if sim.twins is None:  # straight to the network: no routing on the hot path
+            sim.transmit(self.node_id, self.node_id, dst, dst, msg, None)
+        else:
+            sim.send_twinned(self.name, self.node_id, dst, msg)
 
     def set_timer(self, name: str, delay: float) -> None:
         token = _Armed(self.sim.env.now + delay)
         self._timers[name] = token
         sim = self.sim
         origin = sim.record({"t": sim.env.now, "ev": "timer_set", "node": self.node_id,
+                             **self._copy,
                              "name": name, "delay": delay}) if self._log_timers else sim.cause
         Timeout(sim.env, delay, (name, token, origin)).callbacks.append(self._fire)
 
     def cancel_timer(self, name: str) -> None:
         if self._timers.pop(name, None) is not None and self._log_timers:
             self.sim.record({"t": self.sim.env.now, "ev": "timer_cancel", "node": self.node_id,
+                             **self._copy,
                              "name": name})
 
     def pending_timers(self) -> dict[str, float]:
@@ -140,7 +160,7 @@ class Host:
             sim._over_limit()
         sim.cause = origin
         sim.cause = sim.record({"t": sim.env.now, "ev": "timer", "node": self.node_id,
-                                "name": name})
+                                **self._copy, "name": name})
         self.node.on_timer(name)
 
     def emit(self, kind: str, **fields: Any) -> None:
@@ -151,11 +171,12 @@ class Host:
         assert fields.keys() <= declared.field_set, \
             f"{self.node_id} emitted {kind!r} with undeclared fields " \
             f"{sorted(fields.keys() - declared.field_set)}"
-        sim.record({"t": sim.env.now, "ev": full, "node": self.node_id, **fields})
+        sim.record({"t": sim.env.now, "ev": full, "node": self.node_id, **self._copy,
+                    **fields})
 
     def _log_store(self, key: str) -> None:
         self.sim.record({"t": self.sim.env.now, "ev": "store", "node": self.node_id,
-                         "key": key})
+                         **self._copy, "key": key})
 
     # -- lifecycle ---------------------------------------------------------
     def boot(self) -> None:
@@ -204,11 +225,18 @@ class Simulation:
         self.event_kinds = self.protocol.event_kinds()
         self.env = simpy.Environment()
         self.streams = Streams(seed)
-        self.network = Network(scenario.network, self.streams)
+        self.twins = TwinRoutes(scenario.twins) if scenario.twins.nodes else None
+        self.network = Network(scenario.network, self.streams,
+                               self.twins.identity if self.twins else None)
         self.stream = stream if stream is not None else EventStream(None)
         self.cause: int | None = None
         """Position of the event whose handling is under way (stamped on what follows)."""
-        self.hosts = {name: Host(self, name) for name in scenario.nodes}
+        self.copies = {name: [Host(self, name)] for name in scenario.nodes}
+        """Node -> its hosts: one, or two for a twinned node."""
+        for node, (_, second) in (self.twins.copies.items() if self.twins else ()):
+            self.copies[node].append(Host(self, node, second))
+        self.hosts = {host.name: host for hosts in self.copies.values() for host in hosts}
+        """Instance -> host (a twin's second copy under its own name)."""
         self._next_message = 0
         self._partition_index: list[int | str] = []
         """The log's ``index`` of each active partition, aligned with network.partitions."""
@@ -234,20 +262,38 @@ class Simulation:
         return {name: snapshot(host, host.node) for name, host in self.hosts.items()}
 
     # -- messages ----------------------------------------------------------
-    def send(self, src: str, dst: str, msg: Message) -> None:
+    def send_twinned(self, at: str, src: str, dst: str, msg: Message) -> None:
+        """One ``send`` per copy of ``dst`` the phase lets ``at`` reach; if it
+        reaches none, the message is sent once and dropped (``twins``)."""
+        assert self.twins is not None
+        targets = self.twins.targets(at, dst)
+        tag = {"src_copy": at} if at != src else {}
+        for target in targets or [dst]:
+            self.transmit(at, src, dst, target, msg,
+                           tag | {"dst_copy": target} if target != dst else tag,
+                           cut=not targets)
+
+    def transmit(self, at: str, src: str, dst: str, to: str, msg: Message,
+                  copies: dict[str, str] | None, cut: bool = False) -> None:
+        """Send ``msg`` from node ``src`` (instance ``at``) to node ``dst`` (instance
+        ``to``): log it, draw its fate, schedule its delivery. ``copies`` names the
+        instances in the log when they are twins' copies; ``cut``: twins drop it."""
         env = self.env
         now = env.now
         mid = self._next_message = self._next_message + 1
         kind = msg.TYPE
-        sent = self.record({"t": now, "ev": "send", "m": mid, "src": src, "dst": dst,
-                            "type": kind, "msg": msg})
-        if dst not in self.hosts:
-            self._drop(now, mid, "no such node", sent)
+        event = {"t": now, "ev": "send", "m": mid, "src": src, "dst": dst, "type": kind,
+                 "msg": msg}
+        if copies:
+            event.update(copies)
+        sent = self.record(event)
+        if to not in self.hosts or cut:
+            self._drop(now, mid, "twins" if cut else "no such node", sent)
             return
         # The fate is drawn even for an overridden message, so no other draw shifts.
-        reason, times = self.network.fate(src, dst, kind, now)
+        reason, times = self.network.fate(at, to, kind, now)
         if self._overrides:
-            self._overridden(mid, src, dst, msg, now, reason, times, sent)
+            self._overridden(mid, src, to, msg, now, reason, times, sent)
             return
         if reason is not None:
             self._drop(now, mid, reason, sent)
@@ -255,11 +301,11 @@ class Simulation:
         self.in_flight += len(times)
         if self.in_flight > self.limits.in_flight or self.stream.size > self.limits.events:
             self._over_limit()
-        Timeout(env, times[0] - now, (mid, src, dst, msg, sent)).callbacks.append(self._deliver)
+        Timeout(env, times[0] - now, (mid, src, to, msg, sent)).callbacks.append(self._deliver)
         for time in times[1:]:
             copy = self._next_message = self._next_message + 1
             duplicate = self._duplicate(now, copy, mid, sent)
-            Timeout(env, time - now, (copy, src, dst, msg, duplicate)).callbacks.append(
+            Timeout(env, time - now, (copy, src, to, msg, duplicate)).callbacks.append(
                 self._deliver)
 
     def _overridden(self, mid: int, src: str, dst: str, msg: Message, now: float,
@@ -344,6 +390,8 @@ class Simulation:
                 self._heal(item)
             case inputs.HealPhase():
                 self._heal_all()
+            case inputs.TwinPhase():
+                self._twin_phase(item.index, item.routes)
 
     def _request(self, item: inputs.Request) -> None:
         extra = dict(item.extra)
@@ -353,41 +401,49 @@ class Simulation:
         self._hand_request(item)
 
     def _hand_request(self, item: inputs.Request) -> None:
-        """A client's request reaches its node, or is lost if the node is down."""
-        host = self.hosts[item.node]
-        if host.node is None:
+        """A client's request reaches its node (each copy of it), or is lost if it is down."""
+        hosts = self.copies[item.node]
+        if hosts[0].node is None:
             self.record({"t": self.env.now, "ev": "request_lost", "node": item.node,
                          "value": item.value})
             return
-        host.node.on_message("client", self.protocol.client_request(item.value,
-                                                                    dict(item.extra)))
+        for host in hosts:
+            assert host.node is not None, "a node's copies are up and down together"
+            host.node.on_message("client", self.protocol.client_request(item.value,
+                                                                        dict(item.extra)))
 
     def _crash(self, node_id: str, origin: str) -> None:
-        host = self.hosts[node_id]
-        if not host.up:
+        """``node_id`` (every copy of it) stops."""
+        hosts = self.copies[node_id]
+        if not hosts[0].up:
             if origin == "scripted":
                 # Down already (a random crash got there first): the script now
                 # owns the outage, so only its own recovery ends it.
-                host.down_cause = origin
+                for host in hosts:
+                    host.down_cause = origin
             return
-        host.crash()
-        host.down_cause = origin
+        for host in hosts:
+            host.crash()
+            host.down_cause = origin
         self.record({"t": self.env.now, "ev": "crash", "node": node_id}
                     | ({} if origin == "scripted" else {"origin": origin}))
 
     def _recover(self, node_id: str, origin: str) -> None:
         """Restart a down node; a random recovery only ends a random crash's outage."""
-        host = self.hosts[node_id]
-        if host.up or (origin == "random" and host.down_cause != "random"):
+        hosts = self.copies[node_id]
+        if hosts[0].up or (origin == "random" and hosts[0].down_cause != "random"):
             return  # up already (healed, or recovered by another item), or not its outage
-        host.down_cause = None
-        if self.scenario.faults.amnesia:
-            dict.clear(host.storage)
-        self.cause = self.record(
+        for host in hosts:
+            host.down_cause = None
+            if self.scenario.faults.amnesia:
+                dict.clear(host.storage)
+        self.cause = recovered = self.record(
             {"t": self.env.now, "ev": "recover", "node": node_id,
              "amnesia": self.scenario.faults.amnesia}
             | ({} if origin == "scripted" else {"origin": origin}))
-        host.boot()
+        for host in hosts:
+            self.cause = recovered
+            host.boot()
 
     def _partition(self, item: inputs.Partition) -> None:
         partition = Partition(at=item.at, heal=None, groups=item.groups, oneway=item.oneway)
@@ -420,8 +476,11 @@ class Simulation:
             self._log_partition(False, index, partition, "phase")
         self._partition_index.clear()
         self.network.partitions.clear()
-        for node_id, host in self.hosts.items():
-            if not host.up:
+        if self.twins is not None and self.twins.routes:
+            self._twin_phase("heal", ())
+            self.cause = healed
+        for node_id, hosts in self.copies.items():
+            if not hosts[0].up:
                 self._recover(node_id, "phase")
                 self.cause = healed
         for request in self._requested:
@@ -429,6 +488,13 @@ class Simulation:
             self.cause = self.record({"t": now, "ev": "client_retry", "node": request.node,
                                       "value": request.value})
             self._hand_request(request)
+
+    def _twin_phase(self, index: int | str, routes: tuple[tuple[str, ...], ...]) -> None:
+        """Route messages among the instances by ``routes`` from now on (``()``: all talk)."""
+        assert self.twins is not None, "a twin phase in a run without twins"
+        self.twins.set_phase(routes)
+        self.record({"t": self.env.now, "ev": "twin_phase", "index": index}
+                    | ({"routes": [list(group) for group in routes]} if routes else {}))
 
     def start(self) -> None:
         """Boot every node and schedule the inputs: the run at time 0."""
