@@ -59,6 +59,8 @@ class Server(Node):
         self.commit_index = storage["last_applied"]
         """Everything applied was committed; the rest is learned again from a leader."""
         self.votes: set[str] = set()
+        self.term_led = 0
+        """The term this server was last elected in (``currentTerm`` may have moved on)."""
         # Volatile state on leaders (reinitialized after election).
         self.next_index: dict[str, int] = {}
         self.match_index: dict[str, int] = {}
@@ -137,7 +139,7 @@ class Server(Node):
 
     def become_follower(self, reason: str) -> None:
         if self.role == LEADER:
-            self.ctx.emit("deposed", term=self.current_term, reason=reason)
+            self.ctx.emit("deposed", term=self.term_led, reason=reason)
             self.ctx.cancel_timer("heartbeat")
             self.reset_election_timer()
             self.waiting.clear()  # its clients time out and ask another server
@@ -193,6 +195,7 @@ class Server(Node):
     def become_leader(self) -> None:
         self.role = LEADER
         self.leader_id = self.ctx.node_id
+        self.term_led = self.current_term
         self.ctx.cancel_timer("election")
         self.ctx.emit("elected", term=self.current_term, votes=len(self.votes))
         following = self.last_log_index() + 1
