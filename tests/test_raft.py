@@ -358,3 +358,50 @@ def test_bad_options_are_one_line_errors() -> None:
     raw["raft"] = {"election_timeouts": {"S1": [5.0, 2.0]}}
     with pytest.raises(UserError, match="min <= max"):
         run_raw(raw)
+
+
+def test_a_pre_vote_changes_no_term_and_a_live_leader_refuses_it() -> None:
+    node, ctx = server("S2", options=RaftOptions(pre_vote=True, leader_noop=False))
+    node.on_message("S3", RequestVote(5, "S3", -1, 0, pre_vote=True))
+    assert ctx.take() == [("S3", RequestVoteReply(5, True, pre_vote=True))]
+    assert (node.current_term, node.voted_for) == (0, None)
+    node.on_message("S1", append_entries(1, "S1", -1, 0, (), -1))  # a leader is heard
+    ctx.take()
+    node.on_message("S3", RequestVote(5, "S3", -1, 0, pre_vote=True))
+    assert ctx.take() == [("S3", RequestVoteReply(1, False, pre_vote=True))]
+
+
+def test_a_pre_candidate_raises_its_term_only_with_a_majority_of_pre_votes() -> None:
+    node, ctx = server("S1", options=RaftOptions(pre_vote=True, leader_noop=False))
+    node.on_timer("election")
+    assert node.current_term == 0 and node.role == FOLLOWER
+    assert all(m.pre_vote and m.term == 1 for _, m in ctx.take())
+    node.on_message("S2", RequestVoteReply(1, True, pre_vote=True))
+    assert node.current_term == 0
+    node.on_message("S3", RequestVoteReply(1, True, pre_vote=True))
+    assert (node.role, node.current_term) == (CANDIDATE, 1)
+
+
+def isolate_s5(options: dict) -> object:
+    raw = raw_scenario("raft_cluster")
+    raw["raft"] = {"preferred_leader": "S1", **options}
+    raw["faults"] = {"partitions": [{"at": 500.0, "heal": 1500.0,
+                                     "groups": [["S5"], ["S1", "S2", "S3", "S4",
+                                                         "c1", "c2", "c3"]]}]}
+    return run_raw(raw)
+
+
+def test_pre_vote_keeps_a_returning_server_from_deposing_the_leader() -> None:
+    plain, with_pre_vote = isolate_s5({}), isolate_s5({"pre_vote": True})
+    assert plain.safe and with_pre_vote.safe
+    assert [e["node"] for e in of_kind(plain, "deposed")] == ["S1"]
+    assert not of_kind(with_pre_vote, "deposed")
+    assert with_pre_vote.summary["raft"]["terms"] == 1 < plain.summary["raft"]["terms"]
+
+
+def test_check_quorum_makes_a_partitioned_leader_step_down_before_the_heal() -> None:
+    result = run_named("raft_partitioned_leader", options={"check_quorum": True})
+    assert result.safe
+    deposed = of_kind(result, "deposed")
+    assert deposed[0]["node"] == "S1" and 2000.0 < deposed[0]["t"] < 2400.0
+    assert "check-quorum" in deposed[0]["reason"]

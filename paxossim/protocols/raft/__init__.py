@@ -62,9 +62,12 @@ other's. Leadership events reuse the names the replicated-log check reads
 **Modelled and left out.** The disk: with ``disk_latency`` a server waits
 for the write before it answers a vote or an append it had to persist (the
 state is in storage when the write starts; a leader counts its own append
-at once, as the paper allows). Not implemented: pre-vote, check-quorum,
-log compaction and InstallSnapshot, membership changes, a read-index
-option.
+at once, as the paper allows). Options from the thesis, off by default:
+``pre_vote`` (a server first asks whether a majority would vote for it, so
+one cut off from the others does not raise its term and depose a healthy
+leader on its return) and ``check_quorum`` (a leader that heard from no
+majority for an election timeout steps down). Not implemented: log
+compaction and InstallSnapshot, membership changes, a read-index option.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ EVENTS: tuple[EventKind, ...] = SHARED + CLIENT_EVENTS + (
     EventKind("campaign", ("term", "last_log_index", "last_log_term"),
               "{node} times out and stands for election in term {term}",
               mark="candidate t{term}", mark_style="note"),
+    EventKind("pre_vote", ("term",),
+              "{node} times out and asks whether it would be elected in term {term} (pre-vote)"),
     EventKind("voted", ("term", "candidate"), "{node} votes for {candidate} in term {term}"),
     EventKind("elected", ("term", "votes"), "{node} is elected leader of term {term}",
               mark="{node} leads t{term}", mark_style="leader"),

@@ -23,18 +23,24 @@ class RequestVote(Message):
 
     TYPE: ClassVar[str] = "request_vote"
     LABEL: ClassVar[str] = "RequestVote t{term}"
+    DETAILS: ClassVar[tuple[tuple[str, str], ...]] = (("pre_vote", " (pre-vote)"),)
     term: int
     candidate_id: str
     last_log_index: int
     last_log_term: int
+    pre_vote: bool = False
+    """The thesis's PreVote (section 9.6): would you vote for me in ``term``? Nobody
+    changes its term or its vote for it."""
 
 
 @dataclass(frozen=True, slots=True)
 class RequestVoteReply(Message):
     TYPE: ClassVar[str] = "request_vote_reply"
     LABEL: ClassVar[str] = "vote t{term} {vote_granted}"
+    DETAILS: ClassVar[tuple[tuple[str, str], ...]] = (("pre_vote", " (pre-vote)"),)
     term: int
     vote_granted: bool
+    pre_vote: bool = False
 
 
 @dataclass(frozen=True, slots=True)

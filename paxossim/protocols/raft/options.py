@@ -41,6 +41,13 @@ class RaftOptions:
     earlier terms it holds (section 8 of the paper); off in ``raft_figure8``."""
     preferred_leader: str | None = None
     """A server that starts an election at once on its first boot."""
+    pre_vote: bool = False
+    """Before a real election, ask a majority whether they would vote (thesis 9.6):
+    a server cut off from the others does not raise its term, and cannot depose a
+    healthy leader when it comes back."""
+    check_quorum: bool = False
+    """A leader that has heard from no majority for an election timeout steps down
+    (thesis 6.2): a leader cut off by a partition stops taking requests."""
     disk_latency: LatencySpec | None = None
     """How long a write to stable storage takes (any latency model): a server
     waits for it before it answers a vote or an append it had to persist."""
@@ -106,6 +113,8 @@ def parse_raft_options(table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Ra
         max_batch=table.integer("max_batch", defaults.max_batch, minimum=1),
         leader_noop=table.boolean("leader_noop", defaults.leader_noop),
         preferred_leader=preferred,
+        pre_vote=table.boolean("pre_vote", defaults.pre_vote),
+        check_quorum=table.boolean("check_quorum", defaults.check_quorum),
         disk_latency=disk,
         disk_latencies=disks,
         clients=parse_client_options(table),
@@ -119,6 +128,8 @@ def raft_options_to_dict(options: RaftOptions) -> dict[str, Any]:
         "election_timeout_max": options.election_timeout_max,
         "max_batch": options.max_batch,
         "leader_noop": options.leader_noop,
+        "pre_vote": options.pre_vote,
+        "check_quorum": options.check_quorum,
     }
     if options.election_timeouts:
         out["election_timeouts"] = {k: list(v) for k, v in options.election_timeouts.items()}

@@ -59,6 +59,10 @@ class Server(Node):
         self.commit_index = storage["last_applied"]
         """Everything applied was committed; the rest is learned again from a leader."""
         self.votes: set[str] = set()
+        self.pre_votes: set[str] | None = None
+        """While a pre-vote runs: who would vote for us in currentTerm + 1."""
+        self.heard_leader_at = -1.0
+        """When the leader we follow last sent us a valid AppendEntries."""
         self.term_led = 0
         """The term this server was last elected in (``currentTerm`` may have moved on)."""
         # Volatile state on leaders (reinitialized after election).
@@ -69,6 +73,8 @@ class Server(Node):
         at once to a follower that was sent everything before it)."""
         self.sent_at: dict[str, float] = {}
         """Per follower: when entries were last sent (see ``retry_timeout``)."""
+        self.heard_from: dict[str, float] = {}
+        """Per follower: when it last answered in this term (see ``check_quorum``)."""
         self.waiting: dict[str, str] = {}
         """Command id -> the client to answer once it is applied."""
         self.parked: dict[str, tuple[str, str]] = {}
@@ -120,7 +126,10 @@ class Server(Node):
 
     def on_timer(self, name: str) -> None:
         if name == "election" and self.role != LEADER:
-            self.start_election()
+            if self.options.pre_vote:
+                self.start_pre_vote()
+            else:
+                self.start_election()
         elif name == "heartbeat" and self.role == LEADER:
             self.heartbeat()
         elif name.startswith("disk:"):
@@ -171,6 +180,7 @@ class Server(Node):
         election timer, send RequestVote to all other servers."""
         self.role = CANDIDATE
         self.leader_id = None
+        self.pre_votes = None
         self.set_term(self.current_term + 1, self.ctx.node_id)
         self.votes = {self.ctx.node_id}
         self.ctx.emit("campaign", term=self.current_term, last_log_index=self.last_log_index(),
@@ -183,7 +193,34 @@ class Server(Node):
         if self.cluster.quorums.is_phase1(self.votes):
             self.become_leader()
 
+    def start_pre_vote(self) -> None:
+        """PreVote: ask whether a majority would vote for us in the next term, without
+        changing ours; only then start a real election."""
+        self.pre_votes = {self.ctx.node_id}
+        term = self.current_term + 1
+        self.ctx.emit("pre_vote", term=term)
+        self.reset_election_timer()
+        request = RequestVote(term, self.ctx.node_id, self.last_log_index(),
+                              self.last_log_term(), pre_vote=True)
+        for server in self.others():
+            self.ctx.send(server, request)
+        if self.cluster.quorums.is_phase1(self.pre_votes):
+            self.start_election()
+
+    def on_pre_vote_reply(self, src: str, msg: RequestVoteReply) -> None:
+        if not msg.vote_granted:
+            self.observe_term(msg.term, src)
+            return
+        if self.pre_votes is None or msg.term != self.current_term + 1 or self.role == LEADER:
+            return
+        self.pre_votes.add(src)
+        if self.cluster.quorums.is_phase1(self.pre_votes):
+            self.start_election()
+
     def on_request_vote_reply(self, src: str, msg: RequestVoteReply) -> None:
+        if msg.pre_vote:
+            self.on_pre_vote_reply(src, msg)
+            return
         self.observe_term(msg.term, src)
         if self.role != CANDIDATE or msg.term != self.current_term or not msg.vote_granted:
             return
@@ -203,6 +240,7 @@ class Server(Node):
         self.match_index = dict.fromkeys(self.others(), -1)
         self.sent_upto = dict.fromkeys(self.others(), following - 1)
         self.sent_at = {}
+        self.heard_from = dict.fromkeys(self.others(), self.ctx.now)
         if self.options.leader_noop:
             self.ctx.emit("noop_allowed", value=NOOP)
             self.append(NOOP)
@@ -219,6 +257,9 @@ class Server(Node):
         so at every heartbeat but not twice in one); otherwise the AppendEntries
         is empty: a heartbeat.
         """
+        if self.options.check_quorum and self.lost_quorum():
+            self.become_follower("heard from no majority (check-quorum)")
+            return
         retry = self.options.retry_timeout or self.options.heartbeat_interval / 2
         for server in self.others():
             behind = self.next_index[server] <= self.last_log_index()
@@ -227,6 +268,12 @@ class Server(Node):
             else:
                 self.send_heartbeat(server)
         self.ctx.set_timer("heartbeat", self.options.heartbeat_interval)
+
+    def lost_quorum(self) -> bool:
+        """CheckQuorum: no majority answered within the longest election timeout."""
+        since = self.ctx.now - self.options.timeouts_of(self.ctx.node_id)[1]
+        heard = [self.ctx.node_id] + [s for s, t in self.heard_from.items() if t >= since]
+        return not self.cluster.quorums.is_phase2(heard)
 
     def send_heartbeat(self, server: str) -> None:
         prev = self.next_index[server] - 1
@@ -280,6 +327,7 @@ class Server(Node):
         self.observe_term(msg.term, src)
         if self.role != LEADER or msg.term != self.current_term:
             return
+        self.heard_from[src] = self.ctx.now
         if msg.success:
             # If successful: update nextIndex and matchIndex for follower.
             if msg.match_index <= self.match_index[src]:
@@ -320,6 +368,9 @@ class Server(Node):
 
     # -- RequestVote receiver ----------------------------------------------------
     def on_request_vote(self, src: str, msg: RequestVote) -> None:
+        if msg.pre_vote:
+            self.on_pre_vote(src, msg)
+            return
         self.observe_term(msg.term, src)
         granted = (msg.term == self.current_term
                    and self.voted_for in (None, msg.candidate_id)
@@ -332,6 +383,18 @@ class Server(Node):
             self.reply_after_disk(src, RequestVoteReply(self.current_term, True), persisted)
         else:
             self.reply_after_disk(src, RequestVoteReply(self.current_term, False), False)
+
+    def on_pre_vote(self, src: str, msg: RequestVote) -> None:
+        """Would vote: a later term, an up-to-date log, and no leader heard from within
+        the shortest election timeout (a live leader must not be disturbed)."""
+        recent = (self.role == LEADER or (
+            self.leader_id is not None
+            and self.ctx.now - self.heard_leader_at < self.options.timeouts_of(
+                self.ctx.node_id)[0]))
+        granted = (msg.term > self.current_term and not recent
+                   and self.up_to_date(msg.last_log_term, msg.last_log_index))
+        term = msg.term if granted else self.current_term
+        self.ctx.send(src, RequestVoteReply(term, granted, pre_vote=True))
 
     def up_to_date(self, last_log_term: int, last_log_index: int) -> bool:
         """The candidate's log is at least as up-to-date as ours (section 5.4.1):
@@ -356,6 +419,8 @@ class Server(Node):
             for cid, (client, _) in self.parked.items():
                 self.ctx.send(client, Reply(cid, False, leader=src))
             self.parked.clear()
+        self.heard_leader_at = self.ctx.now
+        self.pre_votes = None
         self.reset_election_timer()
         prev = msg.prev_log_index
         if prev > self.last_log_index() or (prev >= 0 and self.term_at(prev) != msg.prev_log_term):
