@@ -284,6 +284,17 @@ def test_each_variant_is_caught_in_its_scenario_and_correct_raft_is_not(
     assert violations(run_named(name, top={"variant": variant})) == caught
 
 
+@pytest.mark.parametrize(("name", "node", "variant"), [
+    ("raft_figure8", "S1", "commit-old-term-by-count"),
+    ("raft_vote_restart", "S3", "forget-vote-on-restart"),
+    ("raft_stale_suffix", "S2", "no-truncate-on-conflict"),
+])
+def test_one_broken_server_is_enough(name: str, node: str, variant: str) -> None:
+    raw = raw_scenario(name)
+    raw["variants"] = {node: variant}
+    assert not run_raw(raw).safe
+
+
 def test_figure8_overwrites_an_uncommitted_entry_that_was_on_a_majority() -> None:
     result = run_named("raft_figure8")
     stored_x = {e["node"] for e in of_kind(result, "accepted") if e["value"] == "x"}

@@ -291,6 +291,7 @@ class Server(Node):
     def append(self, command: str) -> None:
         """If command received from client: append entry to local log (a leader only
         ever appends to its own log), then send it to the followers that are in step."""
+        assert self.current_term >= self.last_log_term(), "terms never fall along a leader's log"
         self.log.append((self.current_term, command))
         index = self.last_log_index()
         self.ctx.emit("accepted", instance=index, term=self.current_term, value=command)
@@ -458,12 +459,12 @@ class Server(Node):
         self.log.append(entry)
 
     def check_log(self, start: int, end: int) -> None:
-        """Invariants of this server's own state where it just changed: terms never
-        decrease along the log (each leader appends in its own, later term), and
-        nothing is applied that is not committed."""
-        for index in range(max(start, 1), min(end + 2, len(self.log))):
-            assert self.log[index - 1][0] <= self.log[index][0], \
-                f"{self.ctx.node_id}: log term falls at index {index}"
+        """Invariants of this server's own state where it just changed, which no peer,
+        broken or not, can make false: an entry comes from the leader of a term no
+        later than ours, and nothing is applied that is not committed."""
+        for index in range(start, min(end + 1, len(self.log))):
+            assert self.log[index][0] <= self.current_term, \
+                f"{self.ctx.node_id}: entry {index} is of a term after ours"
         assert self.ctx.storage["last_applied"] <= self.commit_index
 
     # -- the disk ---------------------------------------------------------------

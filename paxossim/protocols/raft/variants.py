@@ -48,10 +48,6 @@ class NoTruncateOnConflict(Server):
         self.ctx.emit("truncated", instance=index, count=1, term=self.term_at(index))
         self.log[index] = entry
 
-    def check_log(self, start: int, end: int) -> None:
-        """Its log's terms may fall (that is the bug); only the applied bound holds."""
-        assert self.ctx.storage["last_applied"] <= self.commit_index
-
 
 class StaleReadLeader(Server):
     """Answers reads from its own state machine instead of through the log; a leader
