@@ -35,9 +35,11 @@ match. ``matchIndex`` records how far each follower is known to match;
 an entry of the *current* term stored on a majority is committed, and with
 it every entry before it. Entries of earlier terms are never committed by
 counting (Figure 8: such an entry, even on a majority, can still be
-overwritten by a leader elected without it). Empty AppendEntries are the
-heartbeats, every ``heartbeat_interval``; they also carry ``leaderCommit``,
-from which followers learn what is committed. Every server applies
+overwritten by a leader elected without it). Every ``heartbeat_interval``
+the leader sends each follower an AppendEntries: empty (a heartbeat), or,
+for a follower that has not acknowledged entries sent ``retry_timeout``
+ago, those entries again (the paper's "retries indefinitely"); each
+carries ``leaderCommit``, from which followers learn what is committed. Every server applies
 committed entries in index order to its :class:`KVStore`; the leader
 answers the client. Reads go through the log like writes. A new leader
 appends a no-op of its term (``leader_noop``), which commits what earlier
