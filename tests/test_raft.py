@@ -425,3 +425,13 @@ def test_check_quorum_makes_a_partitioned_leader_step_down_before_the_heal() -> 
     deposed = of_kind(result, "deposed")
     assert deposed[0]["node"] == "S1" and 2000.0 < deposed[0]["t"] < 2400.0
     assert "check-quorum" in deposed[0]["reason"]
+
+
+def test_the_raft_against_multipaxos_sweep_loads() -> None:
+    from replog_support import SCENARIOS
+
+    from paxossim.experiments.sweep_spec import load_spec
+
+    points = load_spec(SCENARIOS / "sweep_raft_vs_multipaxos.toml").points()
+    assert len(points) == 24
+    assert {dict(p.params)["protocol"] for p in points} == {"multipaxos", "raft"}
