@@ -435,3 +435,31 @@ def test_the_raft_against_multipaxos_sweep_loads() -> None:
     points = load_spec(SCENARIOS / "sweep_raft_vs_multipaxos.toml").points()
     assert len(points) == 24
     assert {dict(p.params)["protocol"] for p in points} == {"multipaxos", "raft"}
+
+
+def test_a_read_index_read_waits_for_a_majority_of_the_round_it_started() -> None:
+    node, ctx = server(options=RaftOptions(read_index=True))  # with the no-op
+    lead(node, ctx)
+    node.on_message("S2", AppendEntriesReply(1, True, 0))
+    node.on_message("S3", AppendEntriesReply(1, True, 0))
+    assert node.commit_index == 0  # the no-op of term 1: reads may skip the log
+    ctx.take()
+    node.on_message("c1", Submit("c1#1|get|k"))
+    assert len(node.log) == 1
+    beats = ctx.take()
+    assert sorted(d for d, _ in beats) == ["S2", "S3", "S4", "S5"]
+    assert all(m.read_seq == 1 and m.entries == () for _, m in beats)
+    node.on_message("S2", AppendEntriesReply(1, True, 0, read_seq=1))
+    node.on_message("S4", AppendEntriesReply(1, True, 0))  # an answer from before the read
+    assert ctx.take() == []
+    node.on_message("S3", AppendEntriesReply(1, False, 0, read_seq=1))  # still our term
+    assert ctx.take() == [("c1", Reply("c1#1", True, None))]
+
+
+def test_read_index_keeps_the_partitioned_leader_linearizable_without_logging_reads() -> None:
+    result = scenario_run("raft_partitioned_leader", read_index=True)
+    assert result.safe
+    assert result.summary["replicated_log"]["linearizability"]["verdict"] == "ok"
+    logged_gets = [e for e in of_kind(result, "accepted") if "|get|" in e["value"]]
+    gets = [e for e in of_kind(result, "invoke") if e["op"] == "get"]
+    assert len(gets) > 100 and len(logged_gets) < 5

@@ -68,8 +68,10 @@ at once, as the paper allows). Options from the thesis, off by default:
 ``pre_vote`` (a server first asks whether a majority would vote for it, so
 one cut off from the others does not raise its term and depose a healthy
 leader on its return) and ``check_quorum`` (a leader that heard from no
-majority for an election timeout steps down). Not implemented: log
-compaction and InstallSnapshot, membership changes, a read-index option.
+majority for an election timeout steps down); ``read_index`` (reads skip
+the log: the leader confirms with a heartbeat round that it still leads,
+see :mod:`paxossim.protocols.raft.reads`). Not implemented: log compaction
+and InstallSnapshot, membership changes.
 """
 
 from __future__ import annotations

@@ -57,12 +57,15 @@ class AppendEntries(Message):
     leader_commit: int
     count: int = 0
     """len(entries), for the diagrams' label (set by :func:`append_entries`)."""
+    read_seq: int = 0
+    """The leader's latest read-index round (0: none), echoed in the reply."""
 
 
 def append_entries(term: int, leader_id: str, prev_log_index: int, prev_log_term: int,
-                   entries: tuple[Entry, ...], leader_commit: int) -> AppendEntries:
+                   entries: tuple[Entry, ...], leader_commit: int,
+                   read_seq: int = 0) -> AppendEntries:
     return AppendEntries(term, leader_id, prev_log_index, prev_log_term, entries,
-                         leader_commit, len(entries))
+                         leader_commit, len(entries), read_seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +84,4 @@ class AppendEntriesReply(Message):
     term: int
     success: bool
     match_index: int
+    read_seq: int = 0

@@ -45,6 +45,9 @@ class RaftOptions:
     """Before a real election, ask a majority whether they would vote (thesis 9.6):
     a server cut off from the others does not raise its term, and cannot depose a
     healthy leader when it comes back."""
+    read_index: bool = False
+    """Reads skip the log: the leader confirms with a heartbeat round that it still
+    leads and answers once it has applied through its commit index (thesis 6.4)."""
     check_quorum: bool = False
     """A leader that has heard from no majority for an election timeout steps down
     (thesis 6.2): a leader cut off by a partition stops taking requests."""
@@ -115,6 +118,7 @@ def parse_raft_options(table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Ra
         preferred_leader=preferred,
         pre_vote=table.boolean("pre_vote", defaults.pre_vote),
         check_quorum=table.boolean("check_quorum", defaults.check_quorum),
+        read_index=table.boolean("read_index", defaults.read_index),
         disk_latency=disk,
         disk_latencies=disks,
         clients=parse_client_options(table),
@@ -130,6 +134,7 @@ def raft_options_to_dict(options: RaftOptions) -> dict[str, Any]:
         "leader_noop": options.leader_noop,
         "pre_vote": options.pre_vote,
         "check_quorum": options.check_quorum,
+        "read_index": options.read_index,
     }
     if options.election_timeouts:
         out["election_timeouts"] = {k: list(v) for k, v in options.election_timeouts.items()}

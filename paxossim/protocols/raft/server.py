@@ -25,7 +25,15 @@ from paxossim.protocols.raft.messages import (
     append_entries,
 )
 from paxossim.protocols.raft.options import RaftOptions, draw_latency
-from paxossim.protocols.replicated import NOOP, KVStore, Reply, Submit, command_id
+from paxossim.protocols.raft.reads import ReadIndex
+from paxossim.protocols.replicated import (
+    NOOP,
+    KVStore,
+    Reply,
+    Submit,
+    command_id,
+    parse_command,
+)
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 
@@ -73,6 +81,7 @@ class Server(Node):
         at once to a follower that was sent everything before it)."""
         self.sent_at: dict[str, float] = {}
         """Per follower: when entries were last sent (see ``retry_timeout``)."""
+        self.reads = ReadIndex()
         self.heard_from: dict[str, float] = {}
         """Per follower: when it last answered in this term (see ``check_quorum``)."""
         self.waiting: dict[str, str] = {}
@@ -152,6 +161,7 @@ class Server(Node):
             self.ctx.cancel_timer("heartbeat")
             self.reset_election_timer()
             self.waiting.clear()  # its clients time out and ask another server
+            self.reads = ReadIndex()
         self.role = FOLLOWER
         self.leader_id = None
 
@@ -168,6 +178,8 @@ class Server(Node):
             client = self.waiting.pop(command_id(value), None) if value != NOOP else None
             if client is not None and self.role == LEADER:
                 self.ctx.send(client, Reply(command_id(value), True, result))
+        if self.role == LEADER and self.reads.pending:
+            self.serve_reads()
 
     def set_commit_index(self, index: int) -> None:
         if index > self.commit_index:
@@ -241,6 +253,7 @@ class Server(Node):
         self.sent_upto = dict.fromkeys(self.others(), following - 1)
         self.sent_at = {}
         self.heard_from = dict.fromkeys(self.others(), self.ctx.now)
+        self.reads = ReadIndex()
         if self.options.leader_noop:
             self.ctx.emit("noop_allowed", value=NOOP)
             self.append(NOOP)
@@ -278,7 +291,8 @@ class Server(Node):
     def send_heartbeat(self, server: str) -> None:
         prev = self.next_index[server] - 1
         self.ctx.send(server, append_entries(self.current_term, self.ctx.node_id, prev,
-                                             self.term_at(prev), (), self.commit_index))
+                                             self.term_at(prev), (), self.commit_index,
+                                             self.reads.seq))
 
     def send_entries(self, server: str, start: int) -> None:
         entries = tuple(self.log[start:start + self.options.max_batch])
@@ -286,7 +300,8 @@ class Server(Node):
         self.sent_upto[server] = max(self.sent_upto[server], prev + len(entries))
         self.sent_at[server] = self.ctx.now
         self.ctx.send(server, append_entries(self.current_term, self.ctx.node_id, prev,
-                                             self.term_at(prev), entries, self.commit_index))
+                                             self.term_at(prev), entries, self.commit_index,
+                                             self.reads.seq))
 
     def append(self, command: str) -> None:
         """If command received from client: append entry to local log (a leader only
@@ -312,13 +327,32 @@ class Server(Node):
             else:
                 self.ctx.send(src, Reply(cid, False, leader=self.leader_id))
             return
-        if self.serves_read_locally(src, cid, msg.command):
+        if self.serves_read_locally(src, cid, msg.command) or self.read_by_index(src, cid,
+                                                                                  msg.command):
             return
         retried = cid in self.waiting
         self.waiting[cid] = src
         if not retried and not any(command_id(v) == cid for _, v in
                                    self.log[self.commit_index + 1:]):
             self.append(msg.command)
+
+    def read_by_index(self, src: str, cid: str, command: str) -> bool:
+        """With ``read_index``, a get waits for a heartbeat round instead of a log entry
+        (once an entry of this term is committed; until then it goes through the log)."""
+        parsed = parse_command(command)
+        if (not self.options.read_index or parsed is None or parsed.op != "get"
+                or self.term_at(self.commit_index) != self.current_term):
+            return False
+        self.reads.start(src, cid, parsed.key, self.commit_index)
+        for server in self.others():
+            self.send_heartbeat(server)
+        self.serve_reads()
+        return True
+
+    def serve_reads(self) -> None:
+        applied = self.ctx.storage["last_applied"]
+        for read in self.reads.ready(self.cluster.quorums, self.ctx.node_id, applied):
+            self.ctx.send(read.client, Reply(read.cid, True, self.kv.data.get(read.key)))
 
     def serves_read_locally(self, src: str, cid: str, command: str) -> bool:
         """Reads go through the log like writes (a hook for ``stale-read-leader``)."""
@@ -329,6 +363,9 @@ class Server(Node):
         if self.role != LEADER or msg.term != self.current_term:
             return
         self.heard_from[src] = self.ctx.now
+        if msg.read_seq:
+            self.reads.ack(src, msg.read_seq)
+            self.serve_reads()
         if msg.success:
             # If successful: update nextIndex and matchIndex for follower.
             if msg.match_index <= self.match_index[src]:
@@ -428,7 +465,7 @@ class Server(Node):
             # Reply false if log doesn't contain an entry at prevLogIndex whose term
             # matches prevLogTerm.
             self.ctx.send(src, AppendEntriesReply(
-                self.current_term, False, min(prev - 1, self.last_log_index())))
+                self.current_term, False, min(prev - 1, self.last_log_index()), msg.read_seq))
             return
         wrote = False
         for offset, entry in enumerate(msg.entries):
@@ -447,7 +484,8 @@ class Server(Node):
         if msg.leader_commit > self.commit_index:
             self.set_commit_index(min(msg.leader_commit, last_new))
         self.check_log(prev + 1, last_new)
-        self.reply_after_disk(src, AppendEntriesReply(self.current_term, True, last_new), wrote)
+        self.reply_after_disk(src, AppendEntriesReply(self.current_term, True, last_new,
+                                                      msg.read_seq), wrote)
 
     def resolve_conflict(self, index: int, entry: Entry) -> None:
         """If an existing entry conflicts with a new one (same index, different terms),
