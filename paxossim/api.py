@@ -70,7 +70,7 @@ def run(
     if render and out is None:
         raise UserError("render", "needs out=FOLDER to draw into (or call Run.diagrams(FOLDER))")
     loaded = _prepare(scenario, set, variant)
-    result = execute(loaded, seed)
+    result = execute(loaded, seed, settings=_settings(set, variant))
     files = save(result, Path(out), render=render) if out is not None else []
     return Run(loaded, result, tuple(files))
 
@@ -178,6 +178,24 @@ def _prepare(scenario: str | Path | Scenario, overrides: Overrides,
     if variant is not None:
         set_key(raw, "variant", variant)
     return scenario_from_dict(raw, source, base_dir=base_dir)
+
+
+def _settings(overrides: Overrides, variant: str | None) -> tuple[str, ...]:
+    """The overrides as ``--set`` would have been typed, for the log header: a run
+    made here and the same run made on the command line write the same log."""
+    from paxossim.experiments.sweep_spec import toml_value
+
+    if overrides is None:
+        typed: list[str] = []
+    elif isinstance(overrides, str):
+        typed = [overrides]
+    elif isinstance(overrides, Mapping):
+        typed = [f"{key}={toml_value(value)}" for key, value in overrides.items()]
+    else:
+        typed = list(overrides)
+    if variant is not None:
+        typed.append(f'variant="{variant}"')
+    return tuple(typed)
 
 
 def _apply(raw: dict[str, Any], overrides: Overrides) -> None:

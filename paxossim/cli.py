@@ -8,6 +8,7 @@ reported as one line on stderr, never as a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 
 from paxossim import __version__
 from paxossim.errors import UserError
+from paxossim.labels import time_label
 from paxossim.scenario import bundled
 from paxossim.scenario.model import MAX_SEED
 
@@ -37,13 +39,19 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="paxossim")
-def main() -> None:
+@click.option("--allow-outside-files", is_flag=True,
+              help="Let scenarios read latency sample files outside their own folder.")
+def main(allow_outside_files: bool) -> None:
     """Simulate Paxos deterministically: watch consensus work, and fail.
 
     Start with the post's scenario:
 
         paxossim run scenarios/late_arriving_proposal.toml
     """
+    if allow_outside_files:  # in the environment, so worker processes see it too
+        from paxossim.scenario.latency import ALLOW_OUTSIDE_ENV
+
+        os.environ[ALLOW_OUTSIDE_ENV] = "1"
 
 
 @main.command()
@@ -51,7 +59,8 @@ def main() -> None:
 @click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED),
               help="Run seed, a non-negative 64-bit integer (default: the scenario's `seed`).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: results/<scenario>/seed-<N>/).")
+              help="Output folder (default: results/<scenario>/seed-<N>/; with --set or "
+                   "--variant, results/<scenario>/<variant>+set-<hash>/seed-<N>/).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key, e.g. --set network.loss=0.1 "
                    "--set 'network.latency={model=\"uniform\",low=5,high=20}'. Repeatable.")
@@ -75,11 +84,12 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     loaded = load_scenario(path, overrides)
-    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed)
+    target = out_dir or default_out_dir(loaded.name, loaded.seed if seed is None else seed,
+                                        overrides)
     progress = SimulatedTime()
     try:
         result = execute(loaded, seed, keep=False, log_path=target / "events.jsonl",
-                         progress=progress)
+                         progress=progress, settings=overrides)
     finally:
         progress.close()
     written = save(result, target, render=not no_plots)
@@ -89,6 +99,11 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
     if liveness["required"]:
         click.echo(liveness_line(liveness, loaded.time_unit))
     click.echo(f"wrote: {files_written(written)}")
+    stopped = result.summary.get("stopped")
+    if stopped is not None:
+        raise UserError(str(path), f"the run was stopped at t={time_label(stopped['t'])}: "
+                        f"its {stopped['limit']} limit ({stopped['value']}) was reached; "
+                        f"raise it with --set limits.{stopped['limit']}=N (the log is kept)")
     if not result.safe or liveness["verdict"] == "failed":
         click.echo(f"reproduce: {reproduce_command(path, result.header['seed'], overrides)}")
         sys.exit(1)
@@ -97,14 +112,15 @@ def run(scenario: str, seed: int | None, out_dir: Path | None, overrides: tuple[
 def liveness_line(liveness: dict[str, Any], unit: str) -> str:
     if liveness["verdict"] == "ok":
         if liveness["chosen_at"] < liveness["heal_at"]:
-            when = (f"chosen at t={liveness['chosen_at']:g} {unit}, in the faulty phase, "
-                    f"before the heal at t={liveness['heal_at']:g}")
+            when = (f"chosen at t={time_label(liveness['chosen_at'])} {unit}, in the faulty "
+                    f"phase, before the heal at t={time_label(liveness['heal_at'])} {unit}")
         else:
-            when = (f"chosen {liveness['took']:g} {unit} after the heal at "
-                    f"t={liveness['heal_at']:g}, required by t={liveness['required_by']:g}")
+            when = (f"chosen {time_label(liveness['took'])} {unit} after the heal at "
+                    f"t={time_label(liveness['heal_at'])} {unit}, required by "
+                    f"t={time_label(liveness['required_by'])} {unit}")
         return f"liveness: OK ({when})"
-    return (f"liveness: FAILED (nothing chosen by t={liveness['required_by']:g} {unit}, "
-            f"healed at t={liveness['heal_at']:g})")
+    return (f"liveness: FAILED (nothing chosen by t={time_label(liveness['required_by'])} "
+            f"{unit}, healed at t={time_label(liveness['heal_at'])} {unit})")
 
 
 def files_written(paths: list[Path]) -> str:
@@ -168,14 +184,30 @@ def scenarios() -> None:
               help="Override a scenario key before validating. Repeatable.")
 @user_errors
 def validate(scenario: str, overrides: tuple[str, ...]) -> None:
-    """Check SCENARIO without running it."""
-    from paxossim.scenario.model import load_scenario
+    """Check SCENARIO (or a sweep spec) without running it."""
+    from paxossim.scenario.model import is_sweep_spec, load_raw, load_scenario
 
     path = bundled.resolve(scenario)
+    if is_sweep_spec(load_raw(path)):
+        click.echo(validate_spec(path, overrides))
+        return
     loaded = load_scenario(path, overrides)
     click.echo(f"{path}: OK ({loaded.protocol}, {len(loaded.nodes)} nodes, "
                f"{len(loaded.requests)} requests, horizon {loaded.horizon:g} "
                f"{loaded.time_unit})")
+
+
+def validate_spec(path: Path, overrides: tuple[str, ...]) -> str:
+    """Check a sweep spec and every grid point's scenario; the line that says so."""
+    from paxossim.experiments.sweep import prepare_points
+    from paxossim.experiments.sweep_spec import load_spec
+
+    if overrides:
+        raise UserError("--set", "applies to scenarios; a sweep spec sets keys in its [grid]")
+    spec = load_spec(path)
+    points, _, _ = prepare_points(spec)
+    return (f"{path}: OK (sweep spec: {len(points)} grid points x {spec.seeds_per_point} "
+            f"seeds, base scenario {spec.scenario_path.name})")
 
 
 @main.command()
@@ -286,7 +318,7 @@ def timeline(log: Path, out_path: Path | None) -> None:
         raise UserError(str(log), "no client commands in this log (a timeline needs a "
                         "multipaxos or p2p run with client nodes)")
     written = write_timeline(loaded.header, loaded.events, out_path or log.parent /
-                             "timeline.png")
+                             "timeline.png", loaded.footer["summary"]["safety"]["violations"])
     click.echo(f"wrote: {written}")
 
 
@@ -297,15 +329,20 @@ def timeline(log: Path, out_path: Path | None) -> None:
               help="Runs (seeds 1..N) per width.")
 @click.option("--widths", default=",".join(f"{w:g}" for w in (0, 0.5, 1, 2, 5, 10, 20, 40)),
               show_default=True, help="Widths of the randomized timeout range, comma-separated.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes to run seeds in; the chart does not depend on it.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("results/curated/flp"), show_default=True)
+              default=Path("results/flp"), show_default=True)
 @user_errors
-def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> None:
+def flp_chart(scenario_name: str, seeds: int, widths: str, workers: int,
+              out_dir: Path) -> None:
     """Chart time to decision against the width of the randomized timeout range.
 
     Writes flp_chart.png and flp_chart.json (every run's time to decision).
+    The README's chart is `--out results/curated/flp --workers 2`.
     """
-    from paxossim.plots.flp import decision_times, write_flp_chart, write_flp_data
+    from paxossim.experiments.flp import decision_times
+    from paxossim.plots.flp import write_flp_chart, write_flp_data
     from paxossim.scenario.model import load_raw, scenario_from_dict
 
     path = bundled.resolve(scenario_name)
@@ -320,7 +357,10 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
                         f"expected numbers separated by commas, got {widths!r}") from None
     if any(w < 0 for w in chosen):
         raise UserError("--widths", "widths must not be negative")
-    times = decision_times(raw, chosen, seeds, str(path))
+    with click.progressbar(length=len(chosen) * seeds, label="runs",
+                           file=sys.stderr) as bar:
+        times = decision_times(raw, chosen, seeds, str(path), workers,
+                               on_result=lambda _: bar.update(1))
     data = write_flp_data(times, out_dir / "flp_chart.json")
     chart = write_flp_chart(times, base.options.attempt_timeout, base.horizon,
                             out_dir / "flp_chart.png", base.time_unit)
@@ -344,10 +384,17 @@ def flp_chart(scenario_name: str, seeds: int, widths: str, out_dir: Path) -> Non
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key for every seed. Repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where failing seeds' logs go (default: results/explore/<scenario>/).")
+              help="Where failing seeds' logs go (default: results/explore/<scenario>/, "
+                   "in a subfolder named by --variant, --set and --swarm when given).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the seeds on a dask.distributed cluster (needs the dask extra); "
+                   "the same failures as a local run.")
+@click.option("--shrink", "shrink_them", is_flag=True,
+              help="Shrink the first failing seed of each signature (into its log's shrunk/).")
 @user_errors
 def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, workers: int,
-            overrides: tuple[str, ...], out_dir: Path | None) -> None:
+            overrides: tuple[str, ...], out_dir: Path | None, scheduler: str | None,
+            shrink_them: bool) -> None:
     """Run SCENARIO under many seeds and report every seed that fails.
 
     A seed fails if it violates safety, or (when the scenario sets a liveness
@@ -355,7 +402,7 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     seed this prints the `paxossim run` command that reproduces it and keeps
     its log. Exits 1 if any seed failed, 0 otherwise.
     """
-    from paxossim.experiments.explore import parse_seeds, plan, run_jobs
+    from paxossim.experiments.explore import iter_outcomes, parse_seeds, plan
 
     path = bundled.resolve(scenario)
     seeds = parse_seeds(seed_range)
@@ -364,12 +411,10 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
     jobs = plan(path, seeds, overrides, swarm, out_dir)
     failures = []
     with click.progressbar(length=len(seeds), label="exploring", file=sys.stderr) as bar:
-        def advance(outcome: Any) -> None:
+        for outcome in iter_outcomes(jobs, workers, scheduler):
             bar.update(1)
             if outcome.failed:
                 failures.append(outcome)
-
-        run_jobs(jobs, workers, advance)
     for outcome in failures:
         click.echo(f"seed {outcome.seed} FAILED: {outcome.problem}")
         # The scenario as the user named it: `paxossim run` resolves it the same way.
@@ -379,5 +424,109 @@ def explore(scenario: str, seed_range: str, swarm: bool, variant: str | None, wo
             click.echo(f"  log: {outcome.log_dir}")
     click.echo(f"{len(seeds) - len(failures)} of {len(seeds)} seeds passed, "
                f"{len(failures)} failed")
+    if shrink_them:
+        from paxossim.experiments.shrink import Budget, shrink_failures
+
+        click.echo("\n".join(shrink_failures(failures, Budget(), sys.stderr)))
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/shrink/<scenario>-seed-<N>/).")
+@click.option("--max-runs", type=click.IntRange(min=1), default=400, show_default=True,
+              help="Re-runs at most; a shrink this stops is still deterministic.")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="Stop after about this long, keeping the smallest "
+              "failing run so far (what it keeps then depends on the machine's speed).")
+@click.option("--no-plots", is_flag=True, help="Skip sequence.png and sequence.mmd.")
+@user_errors
+def shrink(run_or_log: str, out_dir: Path | None, max_runs: int, max_seconds: float,
+           no_plots: bool) -> None:
+    """Shrink a failing run to a smaller one that fails the same invariant.
+
+    RUN_OR_LOG: a log (events.jsonl), a run folder, or the quoted command that
+    `explore` or `run` prints ('paxossim run SCENARIO --seed N --set ...').
+    Removes schedule items (requests, crashes, partitions, heals), message
+    overrides and scripted delays, nodes, network randomness and horizon while
+    the run still fails; writes shrunk.toml (replay it with `paxossim run`),
+    its events.jsonl, summary.json and diagrams, and prints before/after counts.
+    """
+    from paxossim.experiments.shrink import Budget, shrink_command
+
+    click.echo("\n".join(shrink_command(run_or_log, out_dir, Budget(max_runs, max_seconds),
+                                        not no_plots, sys.stderr)))
+
+
+@main.command()
+@click.argument("run_or_log")
+@click.option("--at", "at", type=click.IntRange(min=0), metavar="EVENT",
+              help="An event of the run, counted from 0 (as `cause` counts): names the "
+                   "message for --drop/--delay without MSG, the time for --crash NODE.")
+@click.option("--drop", is_flag=False, flag_value="", default=None, metavar="MSG",
+              help="Drop message MSG: its id N (the log's `m`), TYPE:SRC->DST or "
+                   "TYPE:SRC->DST#K (the K-th such message sent), or none with --at.")
+@click.option("--delay", metavar="MSG=T",
+              help="Deliver MSG at time T, or MSG=+D: D later than it was (MSG as for --drop; "
+                   "with --at just T or +D).")
+@click.option("--crash", metavar="NODE@T",
+              help="Crash NODE at time T (NODE@T..R: recover at R; NODE alone with --at).")
+@click.option("--variant", help="Run the same inputs with this protocol variant.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: results/fork/<scenario>-seed-<N>/).")
+@click.option("--no-plots", is_flag=True, help="Skip the side-by-side diagram.")
+@user_errors
+def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
+         crash: str | None, variant: str | None, out_dir: Path | None, no_plots: bool) -> None:
+    """Re-run RUN_OR_LOG's inputs with one change; print where the runs diverge.
+
+    RUN_OR_LOG is a log, a run folder or a quoted `paxossim run ...` command.
+    Prints the first event that differs (its index and time, both versions)
+    and the two outcomes (chosen value, violations, liveness); writes fork.toml
+    (which `paxossim run` replays), the fork's log and sequence-both.png.
+    """
+    from paxossim.experiments.fork import Change, fork_command
+
+    change = Change(drop=drop, delay=delay, crash=crash, variant=variant, at=at)
+    click.echo("\n".join(fork_command(run_or_log, change, out_dir, not no_plots)))
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--exhaustive", is_flag=True, required=True,
+              help="Enumerate every order of events (the only mode there is, for now).")
+@click.option("--max-depth", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Events on a path at most.")
+@click.option("--drops", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Messages the network may lose, per path.")
+@click.option("--crashes", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Crashes per path (a crashed node may recover at any later point).")
+@click.option("--duplicates", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Messages the network may duplicate, per path.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
+@click.option("--variant", help="Search a broken protocol variant (see: paxossim variants).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario key. Repeatable.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where a violation's trace goes (default: results/check/<scenario>-"
+                   "<variant>.toml).")
+@user_errors
+def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: int,
+          duplicates: int, max_states: int | None, variant: str | None,
+          overrides: tuple[str, ...], out: Path | None) -> None:
+    """Search every order of SCENARIO's events, breadth first, for a safety violation.
+
+    Prints the states generated and distinct, the depth reached and the time; a
+    violation's shortest trace is written as a scenario that `paxossim run`
+    replays. Exits 1 on a violation, 0 if none within the bounds.
+    """
+    from paxossim.experiments.exhaustive import Bounds
+    from paxossim.experiments.exhaustive_report import check_exhaustive
+
+    if variant is not None:
+        overrides = (*overrides, f'variant="{variant}"')
+    sys.exit(check_exhaustive(bundled.resolve(scenario), overrides,
+                              Bounds(max_depth, drops, crashes, duplicates, max_states), out,
+                              click.echo, functools.partial(click.echo, err=True)))

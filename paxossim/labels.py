@@ -9,6 +9,7 @@ diagrams and a viewer.
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Mapping
 from typing import Any
@@ -34,8 +35,24 @@ def value_label(value: Any) -> str:
     return "no value" if value is None else f'"{value}"'
 
 
+def plain_number(value: float, digits: int = 6) -> str:
+    """``value`` to ``digits`` significant digits, never in exponent notation.
+
+    Why: ``:g`` switches to ``1.318e+04`` past its precision, so one account
+    printed times and latencies in two notations; a reader comparing
+    ``t=9876 ms`` with ``1.318e+04 ms`` should not have to convert.
+    """
+    text = f"{value:.{digits}g}"
+    if "e" not in text:
+        return text
+    if abs(value) >= 1:
+        return f"{value:.0f}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+
+
 def time_label(time: float) -> str:
-    return f"{time:.6g}"
+    return plain_number(time, 6)
 
 
 def groups_label(groups: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from paxossim.log.files import (
     write_log,
 )
 from paxossim.log.stream import EventStream
-from paxossim.scenario.model import Scenario, scenario_to_dict
+from paxossim.scenario.model import Scenario, parse_override, scenario_to_dict
 from paxossim.scenario.schedule import Override, Schedule
+from paxossim.schema import safe_name
 from paxossim.sim.runtime import Simulation
 
 
@@ -73,19 +75,23 @@ class RunResult:
 def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | None = None,
             overrides: Iterable[Override] = (), *, keep: bool = True,
             log_path: Path | None = None,
-            progress: Callable[[Simulation], None] | None = None) -> RunResult:
+            progress: Callable[[Simulation], None] | None = None,
+            settings: tuple[str, ...] = ()) -> RunResult:
     """Simulate once (``schedule`` None: drawn from the seed). The checks and the
     summary read each event as it is written, decoded from its line exactly as it
     would be read from the log file.
 
     ``log_path``: stream the log into that file; else ``keep``: keep the event
     lines in memory; else keep nothing but the summary. ``progress(simulation)``
-    is called a hundred times along the way.
+    is called a hundred times along the way. ``settings``: the ``--set`` assignments
+    the scenario was loaded with, recorded in the header for the reader (the
+    header's scenario already has them applied).
     """
     seed = scenario.seed if seed is None else seed
     stream = EventStream(None)
     simulation = Simulation(scenario, seed, stream, schedule, overrides)
-    header = make_header(scenario_to_dict(scenario), seed, simulation.schedule.to_data())
+    header = make_header(scenario_to_dict(scenario), seed, simulation.schedule.to_data(),
+                         settings)
     summarizer = Summarizer(header)
     for reader in summarizer.readers():
         stream.add(reader)
@@ -95,6 +101,8 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
     try:
         simulation.run(progress=progress)
         summary = summarizer.finish(stream)
+        if simulation.stopped is not None:
+            summary["stopped"] = simulation.stopped
     except BaseException:
         if log is not None:
             log.abort()
@@ -105,8 +113,33 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
                      buffer.getvalue() if buffer is not None else None, log_path)
 
 
-def default_out_dir(scenario_name: str, seed: int) -> Path:
-    return Path("results") / scenario_name / f"seed-{seed}"
+def default_out_dir(scenario_name: str, seed: int, overrides: Iterable[str] = ()) -> Path:
+    """``results/<scenario>/[<variant>+set-<hash>/]seed-<N>/``.
+
+    Why the middle part: runs of one scenario and seed with different ``--set``
+    overrides or variants are different runs, and one must not overwrite the
+    other's log and diagrams (the post's diagram, say, under a README example).
+    """
+    tag = overrides_tag(overrides)
+    folder = Path("results") / scenario_name
+    return (folder / tag if tag else folder) / f"seed-{seed}"
+
+
+def overrides_tag(overrides: Iterable[str]) -> str | None:
+    """A folder name for a set of ``--set`` overrides: the variant by name, the rest
+    by the first 8 hex digits of a sha256 of the assignments in the order given
+    (a later assignment of a key wins, so order is part of what was run)."""
+    variant, rest = None, []
+    for assignment in overrides:
+        key, value = parse_override(assignment)
+        if key == "variant":
+            variant = str(value)
+        else:
+            rest.append(assignment)
+    parts = [safe_name(variant)] if variant and variant != "correct" else []
+    if rest:
+        parts.append("set-" + hashlib.sha256("\0".join(rest).encode()).hexdigest()[:8])
+    return "+".join(parts) or None
 
 
 def save(result: RunResult, out_dir: Path, render: bool = True) -> list[Path]:

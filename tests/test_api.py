@@ -168,3 +168,13 @@ def test_the_readme_s_python_sample_prints_what_it_shows(root: Path, tmp_path: P
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, check=True)
     assert result.stdout == shown
+
+
+def test_a_run_with_overrides_records_them_as_typed_and_a_plain_run_does_not(
+    tmp_path: Path,
+) -> None:
+    plain = paxossim.run(POST, seed=5)
+    assert "set" not in plain.header
+    changed = paxossim.run(POST, seed=5, set={"network.loss": 0.1},
+                           variant="forget-promise-on-restart")
+    assert changed.header["set"] == ["network.loss=0.1", 'variant="forget-promise-on-restart"']

@@ -48,6 +48,26 @@ def test_run_by_bundled_name_and_default_folder(tmp_path: Path, monkeypatch) -> 
     assert (tmp_path / "results" / "late_arriving_proposal" / "seed-3" / "events.jsonl").exists()
 
 
+def test_runs_with_other_overrides_or_variants_do_not_overwrite_each_other(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runs = [(), ("--set", "network.loss=0.2"), ("--set", "network.loss=0.3"),
+            ("--variant", "forget-promise-on-restart"),
+            ("--variant", "forget-promise-on-restart", "--set", "network.loss=0.2")]
+    folders = []
+    for extra in runs:
+        code, out, _ = invoke("run", "late_arriving_proposal", "--seed", "3", "--no-plots", *extra)
+        assert code in (0, 1), out
+        written = out.split("wrote: ")[1].split(" (")[0]
+        folders.append(written)
+        assert (tmp_path / written / "events.jsonl").exists()
+    assert len(set(folders)) == len(runs)
+    assert folders[0] == "results/late_arriving_proposal/seed-3/"
+    assert folders[3] == "results/late_arriving_proposal/forget-promise-on-restart/seed-3/"
+    assert folders[4].startswith("results/late_arriving_proposal/forget-promise-on-restart+set-")
+
+
 def test_run_exits_1_on_a_safety_violation(tmp_path: Path) -> None:
     scenario = HERE / "scenarios" / "restart_between_phases.toml"
     code, out, _ = invoke("run", str(scenario), "--variant", "forget-promise-on-restart",
@@ -260,9 +280,10 @@ def test_liveness_line_says_which_phase_the_value_was_chosen_in() -> None:
     verdict = {"verdict": "ok", "heal_at": 500.0, "required_by": 2500.0}
     early = liveness_line(verdict | {"chosen_at": 73.5, "took": 0.0}, "ms")
     assert early == "liveness: OK (chosen at t=73.5 ms, in the faulty phase, before the heal " \
-        "at t=500)"
+        "at t=500 ms)"
     late = liveness_line(verdict | {"chosen_at": 530.0, "took": 30.0}, "ms")
-    assert late == "liveness: OK (chosen 30 ms after the heal at t=500, required by t=2500)"
+    assert late == ("liveness: OK (chosen 30 ms after the heal at t=500 ms, required by "
+                    "t=2500 ms)")
     failed = liveness_line({"verdict": "failed", "heal_at": 500.0, "required_by": 2500.0,
                             "chosen_at": None, "took": None}, "ms")
     assert failed.startswith("liveness: FAILED (nothing chosen by t=2500 ms")
@@ -333,3 +354,50 @@ def test_inputs_that_used_to_crash_are_one_clear_line(
     code, out, err = invoke("run", str(post_scenario), "--out", str(tmp_path), *args)
     assert code == 2
     assert message in err and "Traceback" not in out + err
+
+
+def test_validate_checks_a_sweep_spec_and_its_grid(root: Path) -> None:
+    code, out, _ = invoke("validate", str(root / "scenarios" / "sweep_loss.toml"))
+    assert code == 0
+    assert "sweep spec: 33 grid points x 300 seeds, base scenario lossy_cluster.toml" in out
+
+
+def test_a_sweep_spec_given_to_run_says_which_kind_was_expected(root: Path) -> None:
+    code, _, err = invoke("run", str(root / "scenarios" / "sweep_loss.toml"))
+    assert code == 2
+    assert "this is a sweep spec (it has [grid]), not a scenario" in err
+    assert "paxossim sweep" in err and "Traceback" not in err
+
+
+def test_a_scenario_given_to_sweep_says_which_kind_was_expected(post_scenario: Path) -> None:
+    code, _, err = invoke("sweep", str(post_scenario))
+    assert code == 2
+    assert "this is a scenario, not a sweep spec" in err and "paxossim run" in err
+
+
+@pytest.mark.parametrize(("value", "digits", "text"), [
+    (13180.0, 4, "13180"), (1234567.25, 6, "1234567"), (58.8832, 6, "58.8832"),
+    (0.5, 4, "0.5"), (0.00001234, 3, "0.0000123"), (2.0, 6, "2")])
+def test_numbers_are_never_printed_in_exponent_notation(value: float, digits: int,
+                                                         text: str) -> None:
+    from paxossim.labels import plain_number
+
+    assert plain_number(value, digits) == text
+
+
+def test_an_account_says_when_nothing_was_decided(tmp_path: Path) -> None:
+    code, out, _ = invoke("run", "flp_livelock", "--no-plots", "--out", str(tmp_path),
+                          "--set", "horizon=300")
+    assert code == 0
+    assert "log: nothing was decided within the horizon (300 ms)" in out
+
+
+def test_the_readme_links_nothing_outside_the_repository(root: Path) -> None:
+    import re
+
+    targets = re.findall(r"\]\(([^)#]+)\)", (root / "README.md").read_text())
+    assert targets
+    inside = root.resolve()
+    outside = [t for t in targets if "://" not in t and not (
+        (root / t).exists() and (root / t).resolve().is_relative_to(inside))]
+    assert outside == []

@@ -36,3 +36,21 @@ def test_an_unreachable_scheduler_is_a_user_error_that_writes_nothing(
     with pytest.raises(UserError, match="cannot reach the scheduler"):
         run_sweep(spec, tmp_path / "out", scheduler="tcp://127.0.0.1:1")
     assert not (tmp_path / "out").exists()
+
+
+def test_explore_on_a_local_dask_cluster_finds_the_same_failures(tmp_path: Path) -> None:
+    from paxossim.experiments.explore import iter_outcomes, plan
+
+    scenario = Path(__file__).resolve().parent / "scenarios" / "restart_between_phases.toml"
+    overrides = ('variant="forget-promise-on-restart"', "network.loss=0.1")
+    local = list(iter_outcomes(plan(scenario, range(1, 25), overrides,
+                                    out_dir=tmp_path / "local")))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = list(iter_outcomes(plan(scenario, range(1, 25), overrides,
+                                         out_dir=tmp_path / "dask"),
+                                    scheduler=cluster.scheduler_address))
+    assert [o.seed for o in remote] == list(range(1, 25))
+    strip = [(o.seed, o.safe, o.liveness, o.problem) for o in local]
+    assert strip == [(o.seed, o.safe, o.liveness, o.problem) for o in remote]
+    assert any(not o.safe for o in local) and any(o.safe for o in local)

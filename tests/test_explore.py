@@ -163,3 +163,37 @@ def test_swarm_draws_on_the_scenario_s_time_scale(tmp_path: Path) -> None:
     mean = float(latency.split("mean=")[1].split(",")[0].rstrip("}")) if "mean=" in latency \
         else float(latency.split("high=")[1].rstrip("}")) if "high=" in latency else 0.0
     assert mean < 0.2, latency
+
+
+def test_explorations_of_different_variants_keep_their_seeds_apart() -> None:
+    from paxossim.experiments.explore import default_explore_dir
+
+    plain = default_explore_dir("s", (), False)
+    variant = default_explore_dir("s", ('variant="forget-promise-on-restart"',), False)
+    swarm = default_explore_dir("s", ('variant="forget-promise-on-restart"',), True)
+    assert plain == Path("results/explore/s")
+    assert variant == plain / "forget-promise-on-restart"
+    assert swarm == plain / "forget-promise-on-restart+swarm"
+    assert default_explore_dir("s", ("network.loss=0.1",), False) != \
+        default_explore_dir("s", ("network.loss=0.2",), False)
+
+
+def test_a_huge_seed_range_is_planned_lazily_and_runs_from_the_start(root: Path) -> None:
+    import itertools
+
+    from paxossim.experiments.explore import plan, run_seed
+    from paxossim.experiments.pool import ordered_map
+
+    jobs = plan(root / "scenarios" / "late_arriving_proposal.toml", range(0, 1_000_000_001))
+    assert len(jobs) == 1_000_000_001
+    assert [job.seed for job in jobs[5:8]] == [5, 6, 7]
+    first = list(itertools.islice(ordered_map(run_seed, jobs, workers=2, chunk=2), 3))
+    assert [outcome.seed for outcome in first] == [0, 1, 2]
+
+
+def test_seeds_past_the_seed_range_are_one_clear_line() -> None:
+    from paxossim.errors import UserError
+    from paxossim.experiments.explore import parse_seeds
+
+    with pytest.raises(UserError, match="<= 9223372036854775807"):
+        parse_seeds("1..9223372036854775808")

@@ -426,3 +426,51 @@ def test_a_renewed_request_gives_a_fresh_attempt_budget() -> None:
     node.on_message("client", ClientRequest("v"))
     assert ctx.kinds()[-2:] == ["request_renewed", "propose"]
     assert ctx.take()[0][1] == Prepare((3, "P1"))
+
+
+# -- files a scenario reads (issue 13 item 10) ------------------------------------------
+
+
+def empirical_scenario(folder: Path, file: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(folder, raw_scenario(network__latency={"model": "empirical", "file": file}))
+
+
+def test_a_samples_file_outside_the_scenario_s_folder_needs_the_flag(tmp_path: Path) -> None:
+    (tmp_path / "lat.csv").write_text("3\n4\n", encoding="utf-8")
+    path = empirical_scenario(tmp_path / "scenario", "../lat.csv")
+    refused = CliRunner().invoke(main, ["validate", str(path)])
+    assert refused.exit_code == 2 and refused.output.count("\n") == 1
+    assert "outside the scenario's folder" in refused.output
+    assert "--allow-outside-files" in refused.output
+    allowed = CliRunner().invoke(main, ["--allow-outside-files", "validate", str(path)],
+                                 env={"PAXOSSIM_ALLOW_OUTSIDE_FILES": ""})
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_samples_file_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    path = empirical_scenario(tmp_path, "/dev/zero")
+    result = CliRunner().invoke(main, ["--allow-outside-files", "validate", str(path)],
+                                env={"PAXOSSIM_ALLOW_OUTSIDE_FILES": ""})  # restored after
+    assert result.exit_code == 2 and "is not a regular file" in result.output
+
+
+def test_the_header_names_the_samples_file_and_its_hash(tmp_path: Path) -> None:
+    import hashlib
+
+    import orjson
+
+    data = b"latency\n3\n4\n9\n"
+    (tmp_path / "lat.csv").write_bytes(data)
+    path = empirical_scenario(tmp_path, "lat.csv")
+    out = tmp_path / "out"
+    ran = CliRunner().invoke(main, ["run", str(path), "--out", str(out), "--no-plots"])
+    assert ran.exit_code in (0, 1), ran.output
+    header = orjson.loads((out / "events.jsonl").read_bytes().split(b"\n")[0])
+    latency = header["scenario"]["network"]["latency"]
+    assert latency["file"] == "lat.csv"
+    assert latency["file_sha256"] == hashlib.sha256(data).hexdigest()
+    assert latency["samples"] == [3.0, 4.0, 9.0]
+    (tmp_path / "lat.csv").unlink()  # replay needs the samples, not the file
+    replayed = CliRunner().invoke(main, ["replay", str(out / "events.jsonl")])
+    assert replayed.exit_code == 0, replayed.output

@@ -44,10 +44,11 @@ def test_the_twins_differ_only_in_the_timeout_jitter() -> None:
 
 
 def test_flp_chart_data_is_the_same_twice() -> None:
-    from paxossim.plots.flp import decision_times
+    from paxossim.experiments.flp import decision_times
 
     raw = raw_scenario("flp_livelock")
     raw["horizon"] = 1000.0
     first = decision_times(raw, (0.0, 5.0), 3)
     assert first == decision_times(raw, (0.0, 5.0), 3)
     assert first[0.0] == [None, None, None] and None not in first[5.0]
+    assert first == decision_times(raw, (0.0, 5.0), 3, workers=2)

@@ -77,3 +77,19 @@ def test_scenario_option_errors_name_the_key(tmp_path: Path) -> None:
     result = runner.invoke(main, ["validate", str(SCENARIOS / "leader_failover.toml"),
                                   "--set", "multipaxos.preferred_leader=\"c1\""])
     assert result.exit_code == 2 and "not a replica" in result.output
+
+
+def test_the_timeline_marks_the_violation_and_spaces_election_labels(tmp_path: Path) -> None:
+    from paxossim.plots.timeline import spaced
+
+    runner = CliRunner()
+    runner.invoke(main, ["run", str(SCENARIOS / "leader_partitioned.toml"), "--no-plots",
+                         "--out", str(tmp_path), "--variant", "stale-read-leader"])
+    drawn = runner.invoke(main, ["timeline", str(tmp_path / "events.jsonl"), "--out",
+                                 str(tmp_path / "timeline.svg")])
+    assert drawn.exit_code == 0, drawn.output
+    svg = (tmp_path / "timeline.svg").read_text()
+    assert "linearizability violated" in svg and "safety violation found" in svg
+    assert "partitioned" in svg
+    assert spaced([0.0, 10.0, 30.0, 200.0, 210.0], span=1000.0) == [True, False, True, True,
+                                                                     False]

@@ -7,7 +7,7 @@ from typing import Any
 
 from paxossim import protocols
 from paxossim.checks.safety import quorums_of
-from paxossim.labels import render, time_label, value_label
+from paxossim.labels import plain_number, render, time_label, value_label
 from paxossim.sim.events import RUNTIME_EVENTS
 
 MAX_LINES = 40
@@ -63,7 +63,7 @@ def account(summary: dict[str, Any], header: dict[str, Any],
     lines.append(f"messages: {messages['sent']} sent, {messages['delivered']} delivered, "
                  f"{messages['dropped']} dropped, {messages['duplicated']} duplicated")
     if replicated:
-        lines.extend(replicated_lines(replicated, unit))
+        lines.extend(replicated_lines(replicated, unit, float(scenario["horizon"])))
     safety = summary["safety"]
     if safety["ok"]:
         lines.append("safety: OK (agreement, validity, integrity hold)")
@@ -75,20 +75,24 @@ def account(summary: dict[str, Any], header: dict[str, Any],
     return lines
 
 
-def replicated_lines(log: dict[str, Any], unit: str) -> list[str]:
+def replicated_lines(log: dict[str, Any], unit: str, horizon: float) -> list[str]:
     """The replicated-log figures of a multipaxos or p2p run, in two or three lines."""
     latency = log["commit_latency"]
     lines = [f"log: {log['commands_committed']} commands committed, "
              f"{log['commands_answered']} of {log['commands_invoked']} answered"
-             + (f"; latency p50 {latency['p50']:.4g} {unit}, p99 {latency['p99']:.4g} {unit}"
-                if latency else "")
-             + (f"; {log['throughput_per_s']:.4g}/s" if log["throughput_per_s"] else "")]
+             + (f"; latency p50 {plain_number(latency['p50'], 4)} {unit}, "
+                f"p99 {plain_number(latency['p99'], 4)} {unit}" if latency else "")
+             + (f"; {plain_number(log['throughput_per_s'], 4)}/s"
+                if log["throughput_per_s"] else "")]
+    if log["commands_committed"] == 0:
+        lines.append(f"log: nothing was decided within the horizon ({time_label(horizon)} "
+                     f"{unit})")
     if log["messages_per_command"] is not None:
-        lines.append(f"log: {log['messages_per_command']:.3g} network messages per committed "
-                     "command")
+        lines.append(f"log: {plain_number(log['messages_per_command'], 3)} network messages "
+                     "per committed command")
     if log["time_without_leader"] is not None:
         lines.append(f"log: {log['elections']} election(s), {log['leaders_elected']} won, "
-                     f"{log['time_without_leader']:.4g} {unit} without a leader")
+                     f"{plain_number(log['time_without_leader'], 4)} {unit} without a leader")
     linear = log["linearizability"]
     lines.append(f"linearizability: {linear['verdict']} ({linear['operations']} operations)")
     return lines

@@ -1,4 +1,5 @@
-"""Run a sweep's batches on a dask.distributed cluster (the optional ``dask`` extra).
+"""Run a sweep's batches, or an exploration's seeds, on a dask.distributed cluster
+(the optional ``dask`` extra).
 
 Kept apart from :mod:`paxossim.experiments.sweep` so that paxossim imports and runs without
 dask installed. The work and the seeds are the same as with the local pool, so
@@ -8,7 +9,8 @@ paxossim installed (the same version) to unpickle the batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from paxossim.errors import UserError
@@ -43,6 +45,31 @@ def dask_batches(
         futures = [client.submit(run_batch, shared, batch, pure=False) for batch in batches]
         for future in as_completed(futures):
             yield future.result()
+    finally:
+        if futures:
+            client.cancel(futures)
+        client.close()
+
+
+def run_chunk(function: Any, jobs: list[Any]) -> list[Any]:
+    """One task: a chunk of jobs run in order (a task per seed costs more than the seed)."""
+    return [function(job) for job in jobs]
+
+
+def dask_map(address: str, function: Any, jobs: Iterable[Any], chunk: int,
+             window: int) -> Iterator[Any]:
+    """``map(function, jobs)`` on a dask cluster, in job order, ``window`` jobs in
+    flight at a time (so a lazily planned exploration stays lazy)."""
+    client = connect(address)
+    pending = iter(jobs)
+    futures: list[Any] = []
+    try:
+        while batch := list(itertools.islice(pending, window)):
+            chunks = [batch[i:i + chunk] for i in range(0, len(batch), chunk)]
+            futures = [client.submit(run_chunk, function, part, pure=False) for part in chunks]
+            for future in futures:
+                yield from future.result()
+            futures = []
     finally:
         if futures:
             client.cancel(futures)

@@ -18,18 +18,18 @@ from (scenario file, overrides, seed), and results come back in seed order.
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from paxossim.errors import UserError
-from paxossim.experiments.orphans import watch_parent
+from paxossim.experiments.pool import consume, ordered_map
+from paxossim.labels import time_label
 from paxossim.rng import Stream, Streams
-from paxossim.runs import execute, save
-from paxossim.scenario.model import apply_override, load_raw, scenario_from_dict
+from paxossim.runs import execute, overrides_tag, save
+from paxossim.scenario.model import MAX_SEED, apply_override, load_raw, scenario_from_dict
 
 LATENCY_MODELS = ("exponential", "uniform", "lognormal", "pareto")
 
@@ -60,8 +60,8 @@ def parse_seeds(text: str) -> range:
         high = int(last) if sep else low
     except ValueError:
         raise UserError("--seeds", f"expected A..B (e.g. 1..2000), got {text!r}") from None
-    if low < 0 or high < low:
-        raise UserError("--seeds", f"expected 0 <= A <= B, got {text!r}")
+    if low < 0 or high < low or high > MAX_SEED:
+        raise UserError("--seeds", f"expected 0 <= A <= B <= {MAX_SEED}, got {text!r}")
     return range(low, high + 1)
 
 
@@ -187,14 +187,19 @@ def run_seed(job: Job) -> SeedOutcome:
     if not result.safe:
         first = summary["safety"]["violations"][0]
         problem = f"{first['invariant']}: {first['detail']}"
+    elif "stopped" in summary:
+        stopped = summary["stopped"]
+        problem = (f"stopped: {stopped['limit']} limit {stopped['value']} reached at "
+                   f"t={time_label(stopped['t'])}")
     elif verdict == "failed":
-        problem = f"liveness: nothing chosen by t={summary['liveness']['required_by']:g}"
+        problem = f"liveness: nothing chosen by t={time_label(summary['liveness']['required_by'])}"
     log_dir = None
     if problem:
         # Most seeds pass and keep nothing; a failing one is simulated again
         # (deterministic: the same events) with its log written as it goes.
         target = Path(job.out_dir) / f"seed-{job.seed}"
-        result = execute(scenario, job.seed, log_path=target / "events.jsonl")
+        result = execute(scenario, job.seed, log_path=target / "events.jsonl",
+                         settings=tuple(overrides))
         save(result, target, render=False)
         log_dir = str(target)
     return SeedOutcome(job.seed, overrides, result.safe, verdict, problem, log_dir)
@@ -222,9 +227,11 @@ def plan(
     overrides: tuple[str, ...] = (),
     swarm: bool = False,
     out_dir: str | Path | None = None,
-) -> list[Job]:
-    """One job per seed. The scenario is validated here, once (with the first
-    seed's swarm overrides), so a user error is one message, not one per seed."""
+) -> Jobs:
+    """One job per seed, made as they are reached (``--seeds 0..1000000000`` must
+    start at once, not plan a billion jobs first). The scenario is validated here,
+    once (with the first seed's swarm overrides), so a user error is one message,
+    not one per seed."""
     path = str(path)
     original = load_raw(path)
     raw = copy.deepcopy(original)
@@ -234,26 +241,49 @@ def plan(
         for assignment in swarm_overrides(seeds[0], crashable(raw), time_scale(raw, path)):
             apply_override(raw, assignment)
     scenario = scenario_from_dict(raw, path, base_dir=Path(path).parent)
-    out = str(out_dir or Path("results") / "explore" / scenario.name)
-    return [Job(path, original, tuple(overrides), swarm, out, seed) for seed in seeds]
+    out = str(out_dir or default_explore_dir(scenario.name, overrides, swarm))
+    return Jobs(Job(path, original, tuple(overrides), swarm, out, seeds[0]), seeds)
+
+
+class Jobs(Sequence[Job]):
+    """The jobs of an exploration, one per seed, made on demand from a template."""
+
+    def __init__(self, template: Job, seeds: range) -> None:
+        self.template, self.seeds = template, seeds
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Job]: ...
+
+    def __getitem__(self, index: int | slice) -> Job | Sequence[Job]:
+        if isinstance(index, slice):
+            return Jobs(self.template, self.seeds[index])
+        return dataclasses.replace(self.template, seed=self.seeds[index])
+
+
+def default_explore_dir(name: str, overrides: tuple[str, ...], swarm: bool) -> Path:
+    """``results/explore/<scenario>/[<variant>+set-<hash>+swarm/]``: explorations with
+    different variants, overrides or swarm keep their failing seeds apart."""
+    tag = "+".join(part for part in (overrides_tag(overrides), "swarm" if swarm else None)
+                   if part)
+    folder = Path("results") / "explore" / name
+    return folder / tag if tag else folder
 
 
 def run_jobs(
-    jobs: list[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None
+    jobs: Sequence[Job], workers: int = 1, on_result: Callable[[SeedOutcome], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[SeedOutcome]:
-    outcomes = []
-    for outcome in _map(jobs, workers):
-        outcomes.append(outcome)
-        if on_result is not None:
-            on_result(outcome)
-    return outcomes
+    """Every job's outcome, in seed order, whichever workers (or cluster) ran them."""
+    return consume(iter_outcomes(jobs, workers, scheduler), on_result)
 
 
-def _map(jobs: list[Job], workers: int) -> Iterator[SeedOutcome]:
-    if workers <= 1 or len(jobs) <= 1:
-        yield from map(run_seed, jobs)
-        return
-    chunk = max(1, min(64, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=watch_parent,
-                             initargs=(os.getpid(),)) as pool:
-        yield from pool.map(run_seed, jobs, chunksize=chunk)
+def iter_outcomes(jobs: Sequence[Job], workers: int = 1,
+                  scheduler: str | None = None) -> Iterator[SeedOutcome]:
+    """The outcomes one at a time, in seed order: a caller that keeps only the
+    failures explores any number of seeds in bounded memory."""
+    return ordered_map(run_seed, jobs, workers, scheduler=scheduler)

@@ -40,7 +40,7 @@ from paxossim.experiments.sweep_table import (
     write_tables,
 )
 from paxossim.log.files import atomic_write, write_log
-from paxossim.scenario.model import Scenario, scenario_from_dict, set_key
+from paxossim.scenario.model import Scenario, scenario_from_dict, scenario_to_dict, set_key
 
 CHECKPOINT_SECONDS = 5.0
 
@@ -132,7 +132,10 @@ def prepare_points(spec: SweepSpec) -> tuple[list[Point], list[PointScenario], S
         except UserError as error:
             raise UserError(f"{spec.path}: grid point {described}", str(error)) from None
         first = first or scenario
-        items.append(PointScenario(raw, source, str(spec.scenario_path.parent)))
+        # The resolved form (samples files read here, once): a worker, local or on
+        # a Dask cluster, then needs no file of the user's.
+        items.append(PointScenario(scenario_to_dict(scenario), source,
+                                   str(spec.scenario_path.parent)))
     assert first is not None
     return points, items, first
 

@@ -50,6 +50,10 @@ class Outcome:
     """With --keep-logs: the run's header, event block and summary, for write_log."""
 
 
+class RunStopped(Exception):
+    """A sweep run that hit one of its scenario's ``[limits]``."""
+
+
 def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
     """Run one (point, replicate); an exception becomes an error row, never a crash."""
     from paxossim.runs import execute
@@ -59,6 +63,10 @@ def run_one(context: RunContext, point: int, replicate: int) -> Outcome:
     log = None
     try:
         result = execute(context.scenario(point), seed, keep=context.keep_logs)
+        stopped = result.summary.get("stopped")
+        if stopped is not None:  # a runaway run is not a measurement: an error row
+            raise RunStopped(f"{stopped['limit']} limit {stopped['value']} reached at "
+                             f"t={stopped['t']:g}")
         cells = summary_cells(result.summary, context.learners)
         if context.keep_logs:
             assert result.block is not None

@@ -42,11 +42,16 @@ import orjson
 
 from paxossim.errors import UserError
 from paxossim.scenario.model import load_raw
+from paxossim.scenario.toml_out import inline_value
 from paxossim.schema import Table, safe_name, type_name
 
 SEED_BITS = 48
 """Run seeds stay below 2**48 (15 digits) so spreadsheets hold them exactly."""
 MAX_POINTS = 100_000
+MAX_RUNS = 10_000_000
+"""Runs in one sweep: the journal and tables hold a row each, in memory when charted."""
+MAX_BOOTSTRAP = 100_000
+"""Bootstrap resamples per interval: each holds a copy of a point's latencies."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,9 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     """Read and check a sweep spec; every mistake is a one-line UserError."""
     path = Path(path)
     raw = load_raw(path)
+    if "nodes" in raw and "grid" not in raw:
+        raise UserError(str(path), "this is a scenario, not a sweep spec (a spec names its "
+                        f"base scenario and has a [grid]): run it with `paxossim run {path}`")
     top = Table(raw, str(path))
     name = top.file_name("name", safe_name(path.stem))
     top.string("description", "")
@@ -140,7 +148,7 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
         if seeds_per_point < 1:
             raise UserError("--seeds-per-point", f"must be at least 1, got {seeds_per_point}")
         per_point = seeds_per_point
-    bootstrap = top.integer("bootstrap", 1000, minimum=10)
+    bootstrap = top.integer("bootstrap", 1000, minimum=10, maximum=MAX_BOOTSTRAP)
     axes = _parse_grid(top.table("grid", default_empty=False))
     fixed = _parse_fixed(top.table("set"))
     charts = _parse_charts(top.table("charts"), axes)
@@ -155,6 +163,10 @@ def load_spec(path: str | Path, seeds_per_point: int | None = None) -> SweepSpec
     count = math.prod(len(a.values) for a in axes)
     if count > MAX_POINTS:
         raise UserError(f"{path}: grid", f"{count} grid points is more than {MAX_POINTS}")
+    if count * per_point > MAX_RUNS:
+        where = "--seeds-per-point" if seeds_per_point is not None else f"{path}: seeds_per_point"
+        raise UserError(where, f"{count} grid points x {per_point} seeds is "
+                        f"{count * per_point:,} runs; at most {MAX_RUNS:,} in one sweep")
     return spec
 
 
@@ -257,29 +269,10 @@ def _parse_charts(table: Table, axes: tuple[Axis, ...]) -> Charts:
 
 def toml_value(value: Any) -> str:
     """A value written as TOML, so that ``--set KEY=VALUE`` reads it back unchanged."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return orjson.dumps(value).decode()
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }" if items else "{}"
-    raise UserError("sweep", f"cannot write {type_name(value)} as a --set value")
-
-
-def _toml_key(key: str) -> str:
-    bare = key.replace("_", "").replace("-", "").isalnum()
-    return key if bare else orjson.dumps(key).decode()
+    try:
+        return inline_value(value)
+    except TypeError:
+        raise UserError("sweep", f"cannot write {type_name(value)} as a --set value") from None
 
 
 def show_run(spec: SweepSpec, which: str) -> str:

@@ -52,17 +52,21 @@ def footer_line(header_line: bytes, events_sha256: str, summary: dict[str, Any])
 
 
 def make_header(
-    scenario: dict[str, Any], seed: int, schedule: dict[str, Any] | None = None
+    scenario: dict[str, Any], seed: int, schedule: dict[str, Any] | None = None,
+    settings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The header line; ``schedule`` is the executed input schedule's plain data
-    (``Schedule.to_data()``), which replay runs again instead of drawing it."""
+    (``Schedule.to_data()``), which replay runs again instead of drawing it;
+    ``settings`` the ``--set`` assignments as typed, kept only when there are any
+    (so a plain run's log is what it always was)."""
     return {
         "type": "header",
         "schema": SCHEMA,
         "paxossim": __version__,
         "seed": seed,
         "scenario": scenario,
-    } | ({} if schedule is None else {"schedule": schedule})
+    } | ({} if schedule is None else {"schedule": schedule}) | (
+        {"set": list(settings)} if settings else {})
 
 
 def atomic_write(path: Path, chunks: list[bytes]) -> None:

@@ -4,9 +4,10 @@ The shape of the Raft paper's election-time figure (Ongaro & Ousterhout 2014,
 fig. 16), for the dueling proposers of ``scenarios/flp_livelock.toml``: with
 a range of width 0 (fixed timeouts) nothing is ever decided; a little
 randomness lets the duel last a long while; a wider range breaks it within
-a round or two. Each width is run with many seeds; a run's time to decision
-is its first ``learned`` event after its first ``request``, and a run that
-decides nothing within the horizon counts as undecided (censored).
+a round or two. Each width is run with many seeds (:mod:`paxossim.experiments.flp`); a run's
+time to decision is its first ``learned`` event after its first ``request``,
+and a run that decides nothing within the horizon counts as undecided
+(censored).
 
 Left panel: the cumulative share of runs decided by a given time, one line
 per width (the Raft figure itself). Right panel: median and 10th-90th
@@ -15,42 +16,13 @@ percentile time to decision per width, with the share of undecided runs.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
 
 from paxossim.log.files import atomic_write
 from paxossim.plots.timeline import save_png
-from paxossim.runs import execute
-from paxossim.scenario.model import scenario_from_dict
-
-
-def time_to_decision(summary: dict[str, Any]) -> float | None:
-    """From the first client request to the first node learning a decision."""
-    first_request = summary["first_request_at"]
-    learned = [fact["t"] for fact in summary["learned"].values()]
-    if first_request is None or not learned:
-        return None
-    return min(learned) - first_request
-
-
-def decision_times(
-    raw: dict[str, Any], widths: tuple[float, ...], seeds: int, source: str = "<flp>"
-) -> dict[float, list[float | None]]:
-    """Time to decision of ``seeds`` runs (seeds 1..N) for each timeout range width."""
-    if raw.get("protocol") != "p2p":
-        raise ValueError("the FLP chart varies p2p.timeout_jitter: the scenario must be p2p")
-    times: dict[float, list[float | None]] = {}
-    for width in widths:
-        changed = copy.deepcopy(raw)
-        changed.setdefault("p2p", {})["timeout_jitter"] = width
-        scenario = scenario_from_dict(changed, source)
-        times[width] = [time_to_decision(execute(scenario, seed, keep=False).summary)
-                        for seed in range(1, seeds + 1)]
-    return times
 
 
 def write_flp_data(times: dict[float, list[float | None]], path: Path) -> Path:

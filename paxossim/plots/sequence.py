@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,13 +143,53 @@ def partition_windows(events: list[dict[str, Any]], end: float) -> list[tuple[fl
     return windows
 
 
+def diagram_title(header: dict[str, Any], protocol: Protocol, shown: int, total: int,
+                  end: float, unit: str, columns: int = 110) -> str:
+    """Name and seed; the variant and what it breaks; the ``--set`` overrides; and,
+    for a long run, how much of it is drawn: a figure pasted into a paper or a
+    slide must say which run it is."""
+    scenario = header["scenario"]
+    lines = [f"{scenario['name']} — seed {header['seed']}"]
+    variant = scenario.get("variant", "correct")
+    if variant != "correct":
+        described = protocol.variants.get(variant)
+        lines.append(f"variant {variant}" + (f": {described.description}" if described else ""))
+    settings = [s for s in header.get("set", []) if not s.startswith("variant=")]
+    if settings:
+        lines.append("set " + ", ".join(settings))
+    if total > shown:
+        lines.append(f"first {shown} of {total} messages shown (up to t={time_label(end)} "
+                     f"{unit})")
+    return "\n".join(textwrap.fill(line, columns) for line in lines)
+
+
 def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path: Path,
                      violations: list[dict[str, Any]], messages: int | None = None) -> Path:
-    """Draw the diagram; ``violations`` are the summary's (the log footer's), so every
-    check the run made is marked, the protocol's own (linearizability...) included.
+    """Draw the diagram (:func:`draw_space_time`) into ``path``, whole or not at all."""
+    import matplotlib.pyplot as plt
+
+    fig, _ = draw_space_time(header, events, violations, messages)
+    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(temp)
+    plt.close(fig)
+    temp.replace(path)
+    return path
+
+
+def draw_space_time(header: dict[str, Any], events: list[dict[str, Any]],
+                    violations: list[dict[str, Any]],
+                    messages: int | None = None) -> tuple[Any, LabelPlacer]:
+    """The diagram's figure, and where its labels went. ``violations`` are the
+    summary's (the log footer's), so every check the run made is marked, the
+    protocol's own (linearizability...) included.
 
     ``events`` may be the run's :func:`opening` only; ``messages`` is then the
-    run's total (sent and duplicated), for the footnote.
+    run's total (sent and duplicated), for the title.
+
+    The frame (axes, title, legend) is laid out first and message labels placed
+    last, measured as drawn, so that none covers another label, a mark or an
+    arrowhead (:class:`LabelPlacer`).
     """
     import matplotlib
 
@@ -173,21 +215,50 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
         end = max([e["t"] for e in events] + [1.0])
         if shown:
             end = max(end, *[t.delivered or t.dropped or t.sent for t in shown])
+    drawn_until = end
     end *= 1.05
 
     width = max(6.0, 1.9 * len(nodes) + 2)
     height = min(26.0, max(5.0, 0.32 * len(shown) + 2.5))
     fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    ax.set_xticks(range(len(nodes)))
+    ax.set_xticklabels(nodes, fontsize=10, fontweight="bold")
+    ax.xaxis.tick_top()
+    ax.set_xlim(-0.6, len(nodes) - 0.1)
+    ax.set_ylim(end, 0)
+    ax.set_ylabel(f"simulated time ({unit})")
+    for side in ("right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    total = max(len(all_traces), messages or 0)
+    # About 11 characters of a 10 pt title per inch: wrap to the figure, however narrow.
+    ax.set_title(diagram_title(header, protocol, len(shown), total, drawn_until, unit,
+                               columns=int(width * 11)), fontsize=10, pad=28)
+    drawn = {trace.kind for trace in shown}
+    handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in colors.items()
+               if k in drawn]
+    if any(trace.copy_of is not None for trace in shown):
+        handles.append(plt.Line2D([], [], color="#444444", lw=1.3, ls="--",
+                                  label="duplicate copy"))
+    handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
+    handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10,
+                              label="decided (learned)"))
+    per_row = max(1, min(len(handles), 8, int(width / 1.3)))  # an entry is about 1.2 in
+    fig.legend(handles=handles, loc="lower center", ncol=per_row, fontsize=8, frameon=False)
+    rows = math.ceil(len(handles) / per_row)
+    fig.tight_layout(rect=(0, (0.12 + 0.22 * rows) / height, 1, 1))
+
     for start, stop in partition_windows(events, end):
         ax.axhspan(start, stop, color="#fdd49e", alpha=0.35, lw=0)
     for _name, x in column.items():
         ax.plot([x, x], [0, end], color="#444444", lw=1.2, zorder=1)
+    placer = LabelPlacer(fig, ax)
     for node, start, stop in down_windows(events, end):
         ax.plot([column[node]] * 2, [start, stop], color="#d62728", lw=5, alpha=0.6,
                 solid_capstyle="butt", zorder=2)
-        ax.text(column[node] + 0.04, start, "crash", color="#d62728", fontsize=7, va="bottom")
+        placer.keep(ax.text(column[node] + 0.04, start, "crash", color="#d62728", fontsize=7,
+                            va="bottom"))
 
-    labels = LabelPlacer(y_per_line=end / height * 0.16)
+    ends: list[tuple[Trace, float, float]] = []
     for trace in shown:
         x0, x1 = column[trace.src], column[trace.dst]
         color = colors.get(trace.kind, PALETTE[0])
@@ -202,15 +273,8 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
             x_end = x0 + 0.4 * (x1 - x0)
             ax.plot([x0, x_end], [trace.sent, y_end], color=color, lw=1.3, ls=style)
             ax.plot([x_end], [y_end], marker="x", color="#d62728", ms=9, mew=2, zorder=4)
-        text = message_text(protocol, trace.kind, trace.msg, fmt)
-        if trace.dropped is not None:
-            text += f" [dropped: {trace.why}]"
-        spot = labels.place(x0, trace.sent, x_end, y_end, len(text))
-        if spot is not None:
-            ax.text(spot[0], spot[1], text, fontsize=7.5, ha="center", va="center",
-                    color=color, zorder=5,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.85})
+        placer.avoid(x0, trace.sent, x_end, y_end)
+        ends.append((trace, x_end, y_end))
     for event in events:
         kind = marked.get(event["ev"])
         if kind is None or kind.mark_style == "fault" or event.get("node") not in column:
@@ -219,8 +283,8 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
         if kind.mark_style == "decision":
             ax.plot([x], [event["t"]], marker="*", ms=14, color="#ff7f0e", zorder=6)
         color = {"decision": "#b35806", "refusal": "#d62728"}.get(kind.mark_style, "#444444")
-        ax.text(x + 0.06, event["t"], render(kind.mark, (), event, fmt), fontsize=8,
-                color=color, va="center")
+        placer.keep_if_free(ax.text(x + 0.06, event["t"], render(kind.mark, (), event, fmt),
+                                    fontsize=8, color=color, va="center"))
 
     violated: dict[float, set[str]] = {}
     for violation in violations:
@@ -228,67 +292,95 @@ def write_space_time(header: dict[str, Any], events: list[dict[str, Any]], path:
             violated.setdefault(violation["time"], set()).add(violation["invariant"])
     for index, (time, invariants) in enumerate(sorted(violated.items())):
         ax.axhline(time, color="#d62728", lw=1, ls=":", zorder=0)
-        ax.text(-0.55, time, f"{', '.join(sorted(invariants))} violated", color="#d62728",
-                fontsize=8, va="bottom" if index % 2 == 0 else "top", fontweight="bold")
+        placer.keep(ax.text(-0.55, time, f"{', '.join(sorted(invariants))} violated",
+                            color="#d62728", fontsize=8, fontweight="bold",
+                            va="bottom" if index % 2 == 0 else "top"))
 
-    ax.set_xticks(range(len(nodes)))
-    ax.set_xticklabels(nodes, fontsize=10, fontweight="bold")
-    ax.xaxis.tick_top()
-    ax.set_xlim(-0.6, len(nodes) - 0.1)
-    ax.set_ylim(end, 0)
-    ax.set_ylabel(f"simulated time ({unit})")
-    for side in ("right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
-    title = f"{scenario['name']} — seed {header['seed']}"
-    if scenario.get("variant", "correct") != "correct":
-        title += f" — variant {scenario['variant']}"
-    ax.set_title(title, fontsize=11, pad=28)
-    total = max(len(all_traces), messages or 0)
-    if total > len(shown):
-        fig.text(0.01, 0.005, f"first {len(shown)} of {total} messages shown "
-                 f"(up to t={time_label(end / 1.05)} {unit})",
-                 fontsize=8)
-    drawn = {trace.kind for trace in shown}
-    handles = [plt.Line2D([], [], color=c, lw=2, label=k) for k, c in colors.items()
-               if k in drawn]
-    handles.append(plt.Line2D([], [], color="#d62728", marker="x", ls="", label="dropped"))
-    handles.append(plt.Line2D([], [], color="#ff7f0e", marker="*", ls="", ms=10,
-                              label="decided (learned)"))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    temp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(temp)
-    plt.close(fig)
-    temp.replace(path)
-    return path
+    for trace, x_end, y_end in ends:
+        text = message_text(protocol, trace.kind, trace.msg, fmt)
+        if trace.dropped is not None:
+            text += f" [dropped: {trace.why}]"
+        placer.place(column[trace.src], trace.sent, x_end, y_end, text,
+                     colors.get(trace.kind, PALETTE[0]))
+    return fig, placer
+
+
+def extent(text: Any, renderer: Any) -> Any:
+    """A text's box on the figure, its white background included."""
+    from matplotlib.transforms import Bbox
+
+    box = text.get_window_extent(renderer)
+    patch = text.get_bbox_patch()
+    if patch is None:
+        return box
+    text.update_bbox_position_size(renderer)
+    return Bbox.union([box, patch.get_window_extent(renderer)])
 
 
 class LabelPlacer:
-    """Puts message labels where they do not cover each other.
+    """Puts message labels where they cover no other label, mark or arrowhead.
 
-    A label tries a few points along its arrow and is left out if all of them
-    would cover a label already placed (the arrow's colour still tells its type).
+    Measured as drawn (each candidate's extent on the laid-out figure), not
+    guessed from its length: a label tries points along its arrow, nearest the
+    middle first, and is left out if every one would cover something (the
+    arrow's colour still tells its type).
     """
 
-    FRACTIONS = (0.5, 0.3, 0.7, 0.2, 0.8)
-    CHAR_WIDTH = 0.055  # in lifeline spacings, at font size 7.5
+    FRACTIONS = (0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85)
+    CLEARANCE = 6.0
+    """Pixels a label keeps clear of an arrowhead or a drop's cross."""
+    HEAD = 12.0
+    """Pixels an arrowhead reaches back from its tip along the arrow."""
 
-    def __init__(self, y_per_line: float) -> None:
-        self.y_per_line = y_per_line
-        self.boxes: list[tuple[float, float, float]] = []  # x centre, y, half width
+    def __init__(self, fig: Any, ax: Any) -> None:
+        self.ax = ax
+        self.renderer = fig.canvas.get_renderer()
+        self.taken: list[Any] = []  # display-space boxes of placed texts
+        self.tips: list[tuple[float, float]] = []  # display-space points
+        self.placed: list[Any] = []  # the message labels kept, for tests
 
-    def place(self, x0: float, y0: float, x1: float, y1: float,
-              length: int) -> tuple[float, float] | None:
-        half = length * self.CHAR_WIDTH / 2
+    def avoid(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Keep labels off the head of the arrow from (x0, y0) to its tip (x1, y1)."""
+        (sx, sy), (tx, ty) = self.ax.transData.transform([(x0, y0), (x1, y1)])
+        length = math.hypot(tx - sx, ty - sy) or 1.0
+        dx, dy = (tx - sx) / length, (ty - sy) / length
+        for back in (0.0, self.HEAD / 3, 2 * self.HEAD / 3, self.HEAD):
+            self.tips.append((float(tx - back * dx), float(ty - back * dy)))
+
+    def keep(self, text: Any) -> None:
+        """A text drawn where it must be (a mark): labels go around it."""
+        self.taken.append(extent(text, self.renderer))
+
+    def keep_if_free(self, text: Any) -> bool:
+        """A mark beside a lifeline, left out where it would cover an earlier one
+        (two refusals a moment apart at one acceptor, say)."""
+        box = extent(text, self.renderer)
+        if any(box.overlaps(other) for other in self.taken):
+            text.remove()
+            return False
+        self.taken.append(box)
+        return True
+
+    def place(self, x0: float, y0: float, x1: float, y1: float, text: str,
+              color: str) -> Any | None:
         for fraction in self.FRACTIONS:
             x, y = x0 + fraction * (x1 - x0), y0 + fraction * (y1 - y0)
-            if all(abs(y - by) >= self.y_per_line or abs(x - bx) >= half + bh
-                   for bx, by, bh in self.boxes):
-                self.boxes.append((x, y, half))
-                return x, y
+            label = self.ax.text(x, y, text, fontsize=7.5, ha="center", va="center",
+                                 color=color, zorder=5,
+                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                       "ec": "none", "alpha": 0.85})
+            box = extent(label, self.renderer)
+            if self.free(box):
+                self.taken.append(box)
+                self.placed.append(label)
+                return label
+            label.remove()
         return None
+
+    def free(self, box: Any) -> bool:
+        grown = box.padded(self.CLEARANCE)
+        return (not any(box.overlaps(other) for other in self.taken)
+                and not any(grown.contains(x, y) for x, y in self.tips))
 
 
 def _mermaid_text(text: str) -> str:

@@ -3,14 +3,15 @@
 Drawn from the log alone: each client command is a dot at (invocation time,
 latency to its response); commands never answered are drawn as carets at
 the latency they had reached by the horizon (a lower bound). Crash windows
-(per node, red) and partition windows (orange) are shaded, leader elections
-marked. A lower strip shows answered commands per bin, where a failover shows
-as a gap.
+(per node, red) and partition windows (orange) are shaded and drawn as bars,
+one row per node, leader elections and safety violations marked. A lower
+strip shows answered commands per bin, where a failover shows as a gap.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,33 @@ def command_latencies(
     return answered, pending
 
 
-def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: Path) -> Path:
+LABEL_GAP = 0.025
+"""Election labels closer than this share of the time axis to the last one drawn are
+left out (their dashed lines stay): a burst of elections was an unreadable smear."""
+
+
+def spaced(times: list[float], span: float, gap: float = LABEL_GAP) -> list[bool]:
+    """Which of ``times`` (in order) get a label: each at least ``gap * span`` after the
+    last labelled one."""
+    keep, last = [], None
+    for t in times:
+        ok = last is None or t - last >= gap * span
+        keep.append(ok)
+        if ok:
+            last = t
+    return keep
+
+
+def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: Path,
+                   violations: Sequence[dict[str, Any]] = ()) -> Path:
+    """Latency dots on top, one row per crashed node and one for partitions in the
+    middle (a bar per window: labels per crash piled up past the axis), answers per
+    second below; ``violations`` (the summary's) are marked where they were found."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     scenario = header["scenario"]
     unit = scenario.get("time_unit", "ms")
@@ -76,14 +99,23 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
                     if kind.mark_style == "leader"}
     answered, pending = command_latencies(events, horizon, protocol.name)
     crashes, cuts = fault_windows(events, horizon)
+    rows = sorted({node for node, _, _ in crashes}) + (["partition"] if cuts else [])
 
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(12, 6.2), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    for axis in (top, bottom):
+    strip = max(0.5, 0.22 * len(rows))
+    if rows:
+        fig, (top, middle, bottom) = plt.subplots(
+            3, 1, figsize=(12, 5.9 + strip), dpi=110, sharex=True,
+            gridspec_kw={"height_ratios": [3, strip / 0.5 * 0.45, 1]})
+        panels = (top, middle, bottom)
+    else:  # nothing failed: no empty strip
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 5.9), dpi=110, sharex=True,
+                                          gridspec_kw={"height_ratios": [3, 1]})
+        panels = (top, bottom)
+    for axis in panels:
         for _node, start, stop in crashes:
-            axis.axvspan(start, stop, color="#d62728", alpha=0.12, lw=0)
+            axis.axvspan(start, stop, color="#d62728", alpha=0.08, lw=0)
         for start, stop in cuts:
-            axis.axvspan(start, stop, color="#ff7f0e", alpha=0.15, lw=0)
+            axis.axvspan(start, stop, color="#ff7f0e", alpha=0.12, lw=0)
     for op, color in (("put", "#1f77b4"), ("get", "#2ca02c")):
         points = [(t, lat) for t, lat, kind in answered if kind == op]
         if points:
@@ -94,21 +126,33 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
                     label="never answered (latency so far)")
     top.set_yscale("log")
     top.set_ylabel(f"latency, client send to answer ({unit})")
-    low, high = top.get_ylim()
-    for event in events:
-        kind = leader_marks.get(event["ev"])
-        if kind is not None:
-            top.axvline(event["t"], color="#555555", ls="--", lw=0.8)
+    _low, high = top.get_ylim()
+    marks = [(event, kind) for event in events
+             if (kind := leader_marks.get(event["ev"])) is not None]
+    for (event, kind), labelled in zip(marks, spaced([e["t"] for e, _ in marks], horizon),
+                                       strict=True):
+        top.axvline(event["t"], color="#555555", ls="--", lw=0.8)
+        if labelled:
             top.text(event["t"], high, f" {render(kind.mark, (), event)}", rotation=90,
-                     va="top", ha="right", fontsize=7, color="#333333")
-    for node, start, _stop in crashes:
-        top.text(start, low, f" {node} down", fontsize=8, color="#d62728", va="bottom")
-    for start, _stop in cuts:
-        top.text(start, low * 1.6, " partitioned", fontsize=8, color="#c05000", va="bottom")
-    top.set_ylim(low, high)
-    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+                     va="top", ha="left", fontsize=7, color="#333333")
+    extra = [Line2D([], [], color="#555555", ls="--", lw=0.8, label="leader elected")] \
+        if marks else []
+    for violation in violations:
+        top.axvline(violation["time"], color="#b00020", lw=1.6)
+        top.text(violation["time"], high, f" {violation['invariant']} violated ",
+                 rotation=90, va="top", ha="left", fontsize=8, color="#b00020",
+                 fontweight="bold")
+    if violations:
+        extra.append(Line2D([], [], color="#b00020", lw=1.6, label="safety violation found"))
+    top.set_ylim(top=high)
+    handles, labels = top.get_legend_handles_labels()
+    top.legend(handles + extra, labels + [h.get_label() for h in extra], loc="upper left",
+               bbox_to_anchor=(1.01, 1.0), fontsize=8)
     top.set_title(f"{scenario['name']}: per-command latency (protocol {scenario['protocol']}, "
                   f"variant {scenario['variant']}, seed {header['seed']})", fontsize=10)
+
+    if rows:
+        draw_down_rows(middle, rows, crashes, cuts)
 
     width = horizon / BINS
     counts = [0] * BINS
@@ -124,12 +168,40 @@ def write_timeline(header: dict[str, Any], events: list[dict[str, Any]], path: P
     return save_png(fig, path)
 
 
+def draw_down_rows(axis: Any, rows: list[str], crashes: list[tuple[str, float, float]],
+                   cuts: list[tuple[float, float]]) -> None:
+    """One bar row per crashed node (its down windows) and one for partitions."""
+    for row, name in enumerate(rows):
+        if name == "partition":
+            windows, colour = cuts, "#ff7f0e"
+        else:
+            windows = [(start, stop) for node, start, stop in crashes if node == name]
+            colour = "#d62728"
+        axis.broken_barh([(start, stop - start) for start, stop in windows], (row - 0.35, 0.7),
+                         color=colour, alpha=0.8, lw=0)
+    axis.set_yticks(range(len(rows)), [f"{r} down" if r != "partition" else "partitioned"
+                                       for r in rows], fontsize=7)
+    axis.set_ylim(-0.6, len(rows) - 0.4)
+    axis.invert_yaxis()
+    axis.tick_params(axis="y", length=0)
+    axis.grid(axis="x", alpha=0.3)
+
+
 def save_png(fig: Any, path: Path) -> Path:
-    """Write a figure whole or not at all (atomic_write), then free it."""
+    """Write a figure whole or not at all (atomic_write), then free it.
+
+    PNG unless ``path`` ends in ``.svg`` or ``.pdf`` (for a paper); SVG keeps its
+    text as text and fixed ids, so the same run draws the same bytes.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    fmt = path.suffix[1:].lower() if path.suffix.lower() in (".svg", ".pdf") else "png"
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    with matplotlib.rc_context({"svg.hashsalt": "paxossim", "svg.fonttype": "none"}):
+        metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} \
+            if fmt == "pdf" else {}
+        fig.savefig(buffer, format=fmt, metadata=metadata)
     plt.close(fig)
     atomic_write(path, [buffer.getvalue()])
     return path

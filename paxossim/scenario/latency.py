@@ -7,7 +7,10 @@ Each model is written in a scenario as an inline table, e.g.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,15 +35,28 @@ MODELS: dict[str, tuple[str, ...]] = {
 OPTIONAL_DEFAULTS = {("exponential", "min"): 0.0}
 
 
+MAX_SAMPLES_FILE = 64 * 1024 * 1024
+"""Bytes an empirical latency file may hold: a CSV of measured latencies is a few
+MB at most, and a device or a runaway file must not hang the load."""
+ALLOW_OUTSIDE_ENV = "PAXOSSIM_ALLOW_OUTSIDE_FILES"
+"""Set (by ``paxossim --allow-outside-files``) to let a scenario read a samples file
+outside its own folder; worker processes inherit it."""
+
+
 @dataclass(frozen=True)
 class LatencySpec:
     model: str
     params: tuple[tuple[str, float], ...] = ()
     samples: tuple[float, ...] = ()
+    read_from: tuple[str, str] | None = None
+    """An empirical model's samples file: its name as the scenario wrote it, and
+    the sha256 of its bytes, so a shared log says which file it was."""
 
     def to_dict(self) -> dict[str, Any]:
         if self.model == "empirical":
-            return {"model": "empirical", "samples": list(self.samples)}
+            read = {} if self.read_from is None else {"file": self.read_from[0],
+                                                      "file_sha256": self.read_from[1]}
+            return {"model": "empirical", "samples": list(self.samples)} | read
         return {"model": self.model, **dict(self.params)}
 
     def mean(self) -> float:
@@ -113,12 +129,27 @@ def _parse_empirical(table: Table, base_dir: Path | None) -> LatencySpec:
         if not isinstance(raw, list) or not raw:
             table.fail("must be a non-empty list of numbers", "samples")
         samples = [_sample(v, table.where("samples")) for v in raw]
-        table.raw("file", None)
-    else:
-        name = table.string("file")
-        path = Path(name) if base_dir is None or Path(name).is_absolute() else base_dir / name
-        samples = read_samples_csv(path, table.where("file"))
-    return LatencySpec(model="empirical", samples=tuple(samples))
+        name, digest = table.raw("file", None), table.raw("file_sha256", None)
+        read_from = (str(name), str(digest)) if name is not None and digest is not None \
+            else None
+        return LatencySpec(model="empirical", samples=tuple(samples), read_from=read_from)
+    name = table.string("file")
+    path = samples_path(name, base_dir, table.where("file"))
+    samples, digest = read_samples_csv(path, table.where("file"))
+    return LatencySpec(model="empirical", samples=tuple(samples), read_from=(name, digest))
+
+
+def samples_path(name: str, base_dir: Path | None, where: str) -> Path:
+    """Where a samples ``file`` is: relative to the scenario's folder (the working
+    directory for a scenario built in code), and inside it unless the user said
+    otherwise with ``--allow-outside-files``: a scenario someone sent must not
+    read, and copy into a log that gets shared, any file it likes."""
+    base = (base_dir or Path.cwd()).resolve()
+    path = (base / name).resolve()
+    if not path.is_relative_to(base) and not os.environ.get(ALLOW_OUTSIDE_ENV):
+        raise UserError(where, f"{name!r} is outside the scenario's folder {str(base)!r}; "
+                        "to read it anyway: paxossim --allow-outside-files ...")
+    return path
 
 
 def _sample(value: Any, where: str) -> float:
@@ -127,15 +158,25 @@ def _sample(value: Any, where: str) -> float:
     return float(value)
 
 
-def read_samples_csv(path: Path, where: str) -> list[float]:
-    """Every number in a CSV file (header cells and blanks are skipped)."""
+def read_samples_csv(path: Path, where: str) -> tuple[list[float], str]:
+    """Every number in a CSV file (header cells and blanks are skipped), and the
+    sha256 of the file's bytes. Only a regular file of at most MAX_SAMPLES_FILE
+    bytes is read (``/dev/zero`` used to hang the load)."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            cells = [cell.strip() for row in csv.reader(handle) for cell in row]
-    except FileNotFoundError:
-        raise UserError(where, f"latency samples file {str(path)!r} does not exist") from None
+        if not path.is_file():
+            if not path.exists():
+                raise UserError(where, f"latency samples file {str(path)!r} does not exist")
+            raise UserError(where, f"{str(path)!r} is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_SAMPLES_FILE:
+            raise UserError(where, f"{str(path)!r} holds {size} bytes; a samples file may "
+                            f"hold at most {MAX_SAMPLES_FILE}")
+        data = path.read_bytes()[:MAX_SAMPLES_FILE + 1]
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(where, f"cannot read {str(path)!r}: {error}") from None
+    cells = [cell.strip() for row in csv.reader(io.StringIO(text, newline=""))
+             for cell in row]
     samples = []
     for cell in cells:
         try:
@@ -146,7 +187,7 @@ def read_samples_csv(path: Path, where: str) -> list[float]:
             samples.append(number)
     if not samples:
         raise UserError(where, f"{str(path)!r} holds no non-negative numbers")
-    return samples
+    return samples, hashlib.sha256(data).hexdigest()
 
 
 def sampler(spec: LatencySpec, gen: np.random.Generator) -> Callable[[], float]:

@@ -9,6 +9,7 @@ stores, so that a log alone is enough to re-simulate its run.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import tomllib
@@ -28,6 +29,7 @@ from paxossim.scenario.faults import (
     parse_random_partitions,
 )
 from paxossim.scenario.latency import LatencySpec, parse_latency
+from paxossim.scenario.schedule import Schedule
 from paxossim.schema import Table, check_number, safe_name
 
 ORDERINGS = ("free", "fifo")
@@ -151,6 +153,25 @@ class LogSpec:
 
 
 @dataclass(frozen=True)
+class LimitSpec:
+    """``[limits]``: where a run that runs away is stopped (cleanly, log kept).
+
+    The defaults are far above what any bundled scenario reaches (the largest
+    writes about 2 million events), and below what exhausts a laptop: a run
+    past 50 million events writes gigabytes of log, and a million messages in
+    flight is a duplication storm, not a workload.
+    """
+
+    events: int = 50_000_000
+    in_flight: int = 1_000_000
+    timers: int = 20_000_000
+    """Timer firings, logged or not (``[log] timers = false`` hides a flood of them)."""
+
+    def to_dict(self) -> dict[str, int]:
+        return {"events": self.events, "in_flight": self.in_flight, "timers": self.timers}
+
+
+@dataclass(frozen=True)
 class Request:
     """A client asks ``node`` to have ``value`` decided, at time ``at``."""
 
@@ -187,6 +208,10 @@ class Scenario:
     quorum_sizes: tuple[int | None, int | None] = (None, None)
     """``[quorums] phase1, phase2``, resolved (None only where there are no voters)."""
     log: LogSpec = LogSpec()
+    limits: LimitSpec = LimitSpec()
+    schedule: Schedule | None = None
+    """``[schedule]``: the run's inputs given as data (what ``shrink`` writes); None:
+    drawn from the scripted requests and faults and the seed."""
 
     def nodes_with(self, role: str) -> list[str]:
         return [name for name, roles in self.nodes.items() if role in roles]
@@ -211,18 +236,54 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise UserError(str(path), f"cannot read: {error.strerror}") from None
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(str(path), f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise UserError(str(path), f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(raw, str(path))
+    return raw
+
+
+MAX_DEPTH = 32
+"""Tables and lists nested deeper than this are refused when read: no scenario
+needs them, and the code that walks a scenario recurses."""
+
+
+def check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse values nested deeper than MAX_DEPTH (iteratively: the check itself must
+    not be what overflows)."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise UserError(where, f"nested more than {MAX_DEPTH} deep")
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
 
 
 def load_scenario(
     path: str | Path, overrides: list[str] | tuple[str, ...] = ()
 ) -> Scenario:
     raw = load_raw(path)
+    if is_sweep_spec(raw):
+        raise UserError(str(path), "this is a sweep spec (it has [grid]), not a scenario: "
+                        f"run it with `paxossim sweep {path}`")
     for assignment in overrides:
         apply_override(raw, assignment)
     return scenario_from_dict(raw, str(path), base_dir=Path(path).parent)
+
+
+def is_sweep_spec(raw: dict[str, Any]) -> bool:
+    """Whether a TOML file is a sweep spec rather than a scenario.
+
+    Why: both kinds live side by side under ``scenarios/``, and a user who
+    hands one to the other's command must be told which kind was expected,
+    not that some key of the other kind is missing.
+    """
+    return "grid" in raw and "nodes" not in raw
 
 
 def parse_override(assignment: str) -> tuple[str, Any]:
@@ -235,6 +296,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
+    except RecursionError:
+        raise UserError(f"--set {key}", f"nested more than {MAX_DEPTH} deep") from None
+    check_depth(value, f"--set {key}", 1)
     return key, value
 
 
@@ -321,6 +385,7 @@ def scenario_from_dict(
     log = LogSpec(timers=log_table.boolean("timers", True),
                   storage=log_table.boolean("storage", True))
     log_table.finish()
+    limits = _parse_limits(top.table("limits"))
     network = _parse_network(top.table("network"), nodes, base_dir)
     faults = _parse_faults(top.table("faults"), nodes, horizon)
     clocks = _parse_clocks(top.table("clocks"), nodes)
@@ -328,8 +393,10 @@ def scenario_from_dict(
     options_table = top.table(protocol_name)
     options = family.parse_options(options_table, nodes)
     options_table.finish()
+    _check_periods(options, horizon, options_table)
+    schedule = _parse_schedule(top, requests, faults)
     top.finish()
-    return Scenario(
+    scenario = Scenario(
         name=name,
         description=description,
         protocol=protocol_name,
@@ -350,7 +417,70 @@ def scenario_from_dict(
         byzantine=byzantine,
         quorum_sizes=quorum_sizes,
         log=log,
+        limits=limits,
+        schedule=schedule,
     )
+    if schedule is not None:
+        schedule.check(scenario, top.where("schedule"))
+    return scenario
+
+
+def _parse_schedule(top: Table, requests: tuple[Request, ...],
+                    faults: FaultSpec) -> Schedule | None:
+    """``[schedule]`` (items and overrides, as a log header holds them) replaces the
+    drawn inputs, so it may not come with inputs of the other kind: two sources of
+    requests or crashes would leave a reader guessing which ran."""
+    raw = top.raw("schedule", None)
+    if raw is None:
+        return None
+    where = top.where("schedule")
+    others = {"requests": bool(requests), "faults.crashes": bool(faults.crashes),
+              "faults.partitions": bool(faults.partitions),
+              "faults.random_crashes": faults.random_crashes is not None,
+              "faults.random_partitions": faults.random_partitions is not None}
+    for key, present in others.items():
+        if present:
+            raise UserError(where, f"a scenario with a schedule lists every input in it; "
+                            f"remove {key} (or the schedule)")
+    return Schedule.from_data(raw, where)
+
+
+MAX_FIRINGS = 1_000_000
+"""A timer period or timeout that would fire more often than this per node within
+the horizon is a typo (``heartbeat_interval = 1e-3`` wrote gigabytes), not a
+study: it is refused before the run."""
+PERIOD_WORDS = ("interval", "timeout", "period")
+
+
+def _check_periods(options: Any, horizon: float, table: Table) -> None:
+    """Refuse protocol periods below the run's time resolution (horizon / MAX_FIRINGS)."""
+    if not dataclasses.is_dataclass(options):
+        return
+    for option in dataclasses.fields(options):
+        value = getattr(options, option.name)
+        if any(word in option.name for word in PERIOD_WORDS) and not isinstance(value, bool) \
+                and isinstance(value, int | float) and value > 0:
+            _check_period(value, horizon, table, option.name)
+
+
+def _check_period(value: float, horizon: float, table: Table, key: str,
+                  nodes: int = 1) -> None:
+    """Refuse a period that fires more than MAX_FIRINGS times (over ``nodes`` nodes)."""
+    firings = horizon / value * nodes
+    if firings > MAX_FIRINGS:
+        across = f" across {nodes} nodes" if nodes > 1 else ""
+        table.fail(f"{value:g} would fire {firings:,.0f} times{across} within the horizon "
+                   f"{horizon:g}; at most {MAX_FIRINGS:,} (use at least "
+                   f"{horizon * nodes / MAX_FIRINGS:g})", key)
+
+
+def _parse_limits(table: Table) -> LimitSpec:
+    default = LimitSpec()
+    limits = LimitSpec(events=table.integer("events", default.events, minimum=1),
+                       in_flight=table.integer("in_flight", default.in_flight, minimum=1),
+                       timers=table.integer("timers", default.timers, minimum=1))
+    table.finish()
+    return limits
 
 
 def _parse_nodes(table: Table, known_roles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -548,6 +678,14 @@ def _parse_faults(
     amnesia = table.boolean("amnesia", False)
     random_crashes = parse_random_crashes(table.table("random_crashes"), list(nodes))
     random_partitions = parse_random_partitions(table.table("random_partitions"), list(nodes))
+    # The random faults are laid out before the run: a mean far below the horizon
+    # would fill memory with millions of schedule items first.
+    if random_crashes is not None:
+        _check_period(random_crashes.mean_up, horizon, table.table("random_crashes"),
+                      "mean_up", nodes=len(random_crashes.nodes))
+    if random_partitions is not None:
+        _check_period(random_partitions.mean_interval, horizon,
+                      table.table("random_partitions"), "mean_interval")
     table.finish()
     return FaultSpec(crashes=tuple(crashes), partitions=tuple(partitions), amnesia=amnesia,
                      random_crashes=random_crashes, random_partitions=random_partitions)
@@ -685,9 +823,13 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         extra["variants"] = dict(scenario.node_variants)
     if scenario.byzantine:
         extra["byzantine"] = list(scenario.byzantine)
+    if scenario.limits != LimitSpec():  # only when set: plain runs' headers stay as they were
+        extra["limits"] = scenario.limits.to_dict()
     if liveness.heal_at is not None:
         extra["liveness"] = {"heal_at": liveness.heal_at} | (
             {"bound": liveness.bound} if liveness.bound is not None else {})
+    if scenario.schedule is not None:
+        extra["schedule"] = scenario.schedule.to_data()
     return {
         "name": scenario.name,
         "description": scenario.description,

@@ -38,4 +38,6 @@ RUNTIME_EVENTS: dict[str, EventKind] = {kind.name: kind for kind in (
     EventKind("request_lost", ("value",),
               "{node} is down: the client's request for {value:value} is lost"),
     EventKind("client_retry", ("value",), "a client re-sends its request to {node}"),
+    EventKind("stopped", ("limit", "value"),
+              "the run is stopped: its {limit} limit ({value}) is reached"),
 )}

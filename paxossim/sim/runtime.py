@@ -135,6 +135,9 @@ class Host:
             return  # cancelled, re-armed, or the node crashed since
         del self._timers[name]
         sim = self.sim
+        sim.timers_fired += 1
+        if sim.timers_fired > sim.limits.timers or sim.stream.size > sim.limits.events:
+            sim._over_limit()
         sim.cause = origin
         sim.cause = sim.record({"t": sim.env.now, "ev": "timer", "node": self.node_id,
                                 "name": name})
@@ -167,6 +170,14 @@ class Host:
         self._timers.clear()
 
 
+class RunLimitReached(Exception):
+    """A run passed one of its scenario's ``[limits]``: the simulation stops here."""
+
+    def __init__(self, limit: str, value: int, at: float) -> None:
+        super().__init__(f"{limit} limit {value} reached at t={at:g}")
+        self.limit, self.value, self.at = limit, value, at
+
+
 class Simulation:
     """One run: the scenario's nodes on a simulated network, fed by an input schedule.
 
@@ -182,7 +193,7 @@ class Simulation:
         self.scenario = scenario
         self.seed = seed
         if schedule is None:
-            schedule = inputs.draw_schedule(scenario, seed)
+            schedule = scenario.schedule or inputs.draw_schedule(scenario, seed)
         else:
             schedule.check(scenario)
         overrides = tuple(overrides)
@@ -203,6 +214,12 @@ class Simulation:
         """The log's ``index`` of each active partition, aligned with network.partitions."""
         self._requested: list[inputs.Request] = []
         """The requests made so far, which the heal phase has sent again."""
+        self.limits = scenario.limits
+        self.in_flight = 0
+        """Deliveries scheduled and not yet made (copies included)."""
+        self.timers_fired = 0
+        self.stopped: dict[str, Any] | None = None
+        """Set when a ``[limits]`` entry stopped the run: which, its value, when."""
 
     def record(self, event: dict[str, Any]) -> int:
         """Log ``event`` (stamped with the current cause); return its position."""
@@ -235,6 +252,9 @@ class Simulation:
         if reason is not None:
             self._drop(now, mid, reason, sent)
             return
+        self.in_flight += len(times)
+        if self.in_flight > self.limits.in_flight or self.stream.size > self.limits.events:
+            self._over_limit()
         Timeout(env, times[0] - now, (mid, src, dst, msg, sent)).callbacks.append(self._deliver)
         for time in times[1:]:
             copy = self._next_message = self._next_message + 1
@@ -265,6 +285,7 @@ class Simulation:
                 assert reason is not None, "a message without a delivery time has a drop reason"
                 self._drop(now, message, reason, origin)
                 continue
+            self.in_flight += 1
             Timeout(self.env, time - now, (message, src, dst, msg, origin)).callbacks.append(
                 self._deliver)
 
@@ -276,8 +297,17 @@ class Simulation:
         self.stream.write("drop", _dumps({"t": now, "ev": "drop", "m": mid, "why": why,
                                           "cause": sent}))
 
+    def _over_limit(self) -> None:
+        limits, now = self.limits, self.env.now
+        if self.in_flight > limits.in_flight:
+            raise RunLimitReached("in_flight", limits.in_flight, now)
+        if self.stream.size > limits.events:
+            raise RunLimitReached("events", limits.events, now)
+        raise RunLimitReached("timers", limits.timers, now)
+
     def _deliver(self, event: Timeout) -> None:
         mid, src, dst, msg, sent = event.value
+        self.in_flight -= 1
         node = self.hosts[dst].node
         if node is None:
             self._drop(self.env.now, mid, "crashed", sent)
@@ -413,9 +443,15 @@ class Simulation:
         called after each hundredth of the way (a progress bar, a benchmark's marks)."""
         self.start()
         end = self.scenario.horizon if until is None else until
-        if progress is None:
-            self.env.run(until=end)
-            return
-        for step in range(1, PROGRESS_STEPS + 1):
-            self.env.run(until=end * step / PROGRESS_STEPS)
-            progress(self)
+        try:
+            if progress is None:
+                self.env.run(until=end)
+                return
+            for step in range(1, PROGRESS_STEPS + 1):
+                self.env.run(until=end * step / PROGRESS_STEPS)
+                progress(self)
+        except RunLimitReached as limit:
+            # Stop cleanly: the log so far is kept, and its last event says why it ends.
+            self.stopped = {"limit": limit.limit, "value": limit.value, "t": limit.at}
+            self.record({"t": limit.at, "ev": "stopped", "limit": limit.limit,
+                         "value": limit.value})
