@@ -27,6 +27,7 @@ _BUILT_IN: dict[str, str] = {
     "p2p": "paxossim.protocols.p2p:P2PProtocol",
     "leader_write": "paxossim.protocols.leader_write:LeaderWriteProtocol",
     "pbft": "paxossim.protocols.pbft:PBFTProtocol",
+    "raft": "paxossim.protocols.raft:RaftProtocol",
 }
 
 
