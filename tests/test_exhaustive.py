@@ -207,3 +207,18 @@ def test_the_engine_knows_no_protocol_by_name(tmp_path: Path) -> None:
     pbft = search(load_scenario(ROOT / "scenarios" / "pbft_equivocating_primary.toml"),
                   Bounds(4))
     assert not pbft.found and pbft.distinct > 100
+
+
+def test_replies_to_a_requests_client_are_dropped_as_the_runtime_drops_them(
+    tmp_path: Path,
+) -> None:
+    """A Multi-Paxos leader answers the [[requests]] client, which is no node: the
+    search used to fail with KeyError: 'client'."""
+    scenario = tmp_path / "mp.toml"
+    scenario.write_text('name = "mp"\nprotocol = "multipaxos"\nhorizon = 1000.0\n'
+                        '[nodes]\nr1 = ["replica"]\nr2 = ["replica"]\nr3 = ["replica"]\n'
+                        '[[requests]]\nnode = "r1"\nvalue = "a|put|x|1"\nat = 0.0\n')
+    result = CliRunner().invoke(main, ["check", str(scenario), "--exhaustive",
+                                       "--max-depth", "7"])
+    assert result.exit_code == 0, result.output
+    assert "no violation within the bounds" in result.output

@@ -238,7 +238,10 @@ class Search:
 
     def _effects(self, name: str, outcome: Outcome) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
         """The message ids an outcome sends and the facts it adds."""
-        sent = tuple(self.message_id(name, dst, msg) for dst, msg in outcome.sent)
+        # A message to a name that is no node (the client a request came from) is
+        # dropped, as the runtime drops it ("no such node"): it can never be delivered.
+        sent = tuple(self.message_id(name, dst, msg) for dst, msg in outcome.sent
+                     if dst in self.index)
         facts: tuple[bytes, ...] = ()
         for kind, fields in outcome.emitted:
             facts += self._fact(self.prefix + kind, name, dict(fields))
