@@ -1,5 +1,5 @@
 """The election-downtime benchmark's panels set up the paper's experiment for
-every timeout range."""
+every timeout range, and the account tells Raft's own figures."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from types import ModuleType
 import pytest
 
 import paxossim
+from paxossim.analysis.account import account
+from paxossim.labels import plain_number
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +82,25 @@ def test_the_table_reports_only_resolved_trials() -> None:
     rows = [(case, 1, 250.0, 400.0), (case, 2, 260.0, 600.0), (case, 3, 270.0, None)]
     line = BENCH.table(rows, [case], 3)[2]
     assert line == f"| {case.label} | 2/3 | 500.0 | 500.0 | 598.0 | 600.0 |"
+
+
+def test_the_account_tells_raft_terms_elections_and_downtime() -> None:
+    run = paxossim.run("raft_leader_crash", seed=4)
+    raft = run.summary["raft"]
+    lines = account(run.summary, run.header, run.events())
+    told = [line for line in lines if line.startswith("raft:")]
+    assert told[0] == (f"raft: {raft['terms']} terms, {raft['elections_started']} election(s) "
+                       f"started, {raft['elections_won']} won, {raft['split_votes']} split "
+                       f"votes, 1 leader loss")
+    assert f"mean {plain_number(raft['downtime']['mean'], 4)} ms" in told[1]
+    assert len(told) == 2
+
+
+def test_the_account_has_no_downtime_line_without_a_loss_nor_raft_lines_elsewhere() -> None:
+    raft = paxossim.run("raft_split_votes", seed=1)
+    lines = [line for line in account(raft.summary, raft.header, raft.events())
+             if line.startswith("raft:")]
+    assert len(lines) == 1 and "0 won" in lines[0] and "0 leader losses" in lines[0]
+    paxos = paxossim.run("replicated_cluster", seed=1)
+    assert not [line for line in account(paxos.summary, paxos.header, paxos.events())
+                if line.startswith("raft:")]

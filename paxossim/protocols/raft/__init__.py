@@ -81,6 +81,7 @@ from typing import Any
 
 from paxossim.protocols.base import Context, Node
 from paxossim.protocols.contract import DecisionRule, EventKind, Protocol, StreamCheck
+from paxossim.protocols.raft.account import raft_lines
 from paxossim.protocols.raft.checks import RaftCheck
 from paxossim.protocols.raft.messages import (
     AppendEntries,
@@ -154,6 +155,9 @@ class RaftProtocol(Protocol):
 
     def checks(self, scenario: Mapping[str, Any]) -> list[StreamCheck]:
         return [ReplicatedLogCheck(self.name, scenario), RaftCheck(self.name, scenario)]
+
+    def account_lines(self, summary: Mapping[str, Any], unit: str) -> list[str]:
+        return raft_lines(summary, unit)
 
     def visible_state(self, node: Node) -> dict[str, Any]:
         if isinstance(node, Server):
