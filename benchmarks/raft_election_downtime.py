@@ -24,17 +24,19 @@ paper, and the leader crashes at 200 ms plus a time drawn uniformly within
 one heartbeat interval from the named stream ``raft-crash`` of seed ``i``.
 Heartbeats go to every follower at once, so the crash falls uniformly within
 a heartbeat interval after the last synchronized heartbeat. The scenario's
-setup (S5 misses four entries, S4 one) runs in a window of ``w`` ms from
-t=100, ``w = min(50, minimum timeout / 3)``, its partitions and requests
-scaled with it, so that no follower times out during the setup: for ranges
-from 150 ms on that is the scenario's own 50 ms window. No loss, no disk
+setup (S5 misses four entries, S4 one) runs in a window of up to 50 ms from
+about t=100 that falls between two heartbeats (``Case.setup_window``), its
+partitions and requests scaled with it, so that no follower misses a
+heartbeat and times out during the setup: for 150-ms timeouts and for the
+WAN case that is the scenario's own window, 100-150 ms. No loss, no disk
 latency; one-way latency uniform in 4.5-5.5 ms unless the panel says
 otherwise; runs end at 5,000 ms, and a trial with no leader followed by
 every survivor by then counts as unresolved.
 
 Each CSV has one row per trial (case, seed, crash time, downtime or empty);
 the PNG has one CDF per case; the script prints mean, p50, p99 and max per
-case (over the resolved trials) as Markdown.
+case (over the resolved trials) and the number of trials with a split vote,
+as Markdown.
 """
 
 from __future__ import annotations
@@ -86,19 +88,42 @@ class Case:
             text += f", {self.crashed} crashed follower" + ("" if self.crashed == 1 else "s")
         return text
 
+    def setup_window(self) -> tuple[float, float]:
+        """When S1's messages to S5 are lost: from ``SETUP_FROM`` (or just after the
+        next heartbeat) for up to 50 ms, between two heartbeats, so that S5 misses
+        none and no follower times out during the setup.
+
+        S1 is elected two one-way delays after t=0 and then sends a heartbeat every
+        interval, so the heartbeats' send times are known up to the latency's
+        spread, which is the margin kept on each side.
+        """
+        low, high = self.latency["low"], self.latency["high"]
+        elected, margin = low + high, high - low + 0.5
+        beat = elected + np.floor((SETUP_FROM - elected) / self.heartbeat) * self.heartbeat
+        start = max(SETUP_FROM, beat + margin)
+        end = min(start + 50.0, beat + self.heartbeat - margin)
+        if end - start < min(50.0, self.heartbeat - 2 * margin) / 2:
+            beat += self.heartbeat
+            start = beat + margin
+            end = min(start + 50.0, beat + self.heartbeat - margin)
+        return float(start), float(end)
+
     def overrides(self, crash: float) -> dict[str, Any]:
-        """The ``--set`` overrides of ``raft_leader_crash`` for one trial."""
-        window = min(50.0, self.low / 3)
+        """The ``--set`` overrides of ``raft_leader_crash`` for one trial: the
+        scenario's setup (partitions, requests) placed in ``setup_window``."""
+        start, end = self.setup_window()
+        width = end - start
         sets: dict[str, Any] = {
             "horizon": HORIZON, "network.latency": self.latency,
             "raft.heartbeat_interval": self.heartbeat,
             "raft.election_timeout_min": self.low, "raft.election_timeout_max": self.high,
-            "faults.partitions.0.heal": SETUP_FROM + window,
-            "faults.partitions.1.at": SETUP_FROM + 0.36 * window,
-            "faults.partitions.1.heal": SETUP_FROM + window,
+            "faults.partitions.0.at": start,
+            "faults.partitions.0.heal": end,
+            "faults.partitions.1.at": start + 0.36 * width,
+            "faults.partitions.1.heal": end,
         }
         for i in range(4):
-            sets[f"requests.{i}.at"] = SETUP_FROM + 0.1 * (i + 1) * window
+            sets[f"requests.{i}.at"] = start + 0.1 * (i + 1) * width
         if self.fifo:
             sets["network.ordering"] = "fifo"
         if self.servers == 5:
@@ -122,21 +147,29 @@ PANELS: dict[str, tuple[str, list[Case]]] = {
 """Panel name -> (file stem, cases)."""
 
 
-def trial(job: tuple[Case, int]) -> tuple[Case, int, float, float | None]:
-    """One run: the case, the seed, the crash time and the downtime (None: unresolved)."""
+Row = tuple[Case, int, float, float | None, bool]
+"""One trial: the case, the seed, the crash time, the downtime (None: unresolved),
+and whether some election split (a term with a campaign and no winner)."""
+
+
+def trial(job: tuple[Case, int]) -> Row:
+    """One run of ``raft_leader_crash`` for the case, with the seed."""
     case, seed = job
     crash = CRASH_FROM + Stream(seed, "raft-crash").uniform(0.0, case.heartbeat)
     run = paxossim.run("raft_leader_crash", seed=seed, set=case.overrides(crash))
     assert run.safe, f"{case.label} seed {seed}: correct Raft violated safety"
+    assert run.summary["raft"]["leader_losses"] == 1, \
+        f"{case.label} seed {seed}: S1 was no longer the leader when it crashed (setup disturbed)"
     downtime = run.summary["raft"]["downtime"]
-    return case, seed, crash, None if downtime is None else downtime["max"]
+    return (case, seed, crash, None if downtime is None else downtime["max"],
+            run.summary["raft"]["split_votes"] > 0)
 
 
-def resolved(rows: list[tuple[Case, int, float, float | None]], case: Case) -> np.ndarray:
-    return np.sort([d for c, _, _, d in rows if c == case and d is not None])
+def resolved(rows: list[Row], case: Case) -> np.ndarray:
+    return np.sort([d for c, _, _, d, _ in rows if c == case and d is not None])
 
 
-def draw(rows: list[tuple[Case, int, float, float | None]], cases: list[Case], trials: int,
+def draw(rows: list[Row], cases: list[Case], trials: int,
          title: str, path: Path) -> None:
     import matplotlib
 
@@ -144,19 +177,21 @@ def draw(rows: list[tuple[Case, int, float, float | None]], cases: list[Case], t
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    lowest = HORIZON
+    lowest, highest = HORIZON, 0.0
     for case in cases:
         values = resolved(rows, case)
         legend = f"{case.label} ({len(values)}/{trials} resolved)"
+        if len(values) < trials:
+            highest = HORIZON  # show where the unresolved trials stopped
         if len(values):
-            lowest = min(lowest, float(values[0]))
+            lowest, highest = min(lowest, float(values[0])), max(highest, float(values[-1]))
             steps = np.arange(1, len(values) + 1) / trials
             ax.step(np.concatenate(([values[0]], values)), np.concatenate(([0.0], steps)),
                     where="post", label=legend)
         else:
             ax.plot([], [], label=legend)
     ax.set_xscale("log")
-    ax.set_xlim(10 ** np.floor(np.log10(lowest)), HORIZON)
+    ax.set_xlim(0.8 * lowest, min(HORIZON, 10 ** np.ceil(np.log10(max(highest, lowest)))))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("time without a leader after the crash (ms, log scale)")
     ax.set_ylabel(f"cumulative fraction of {trials} trials")
@@ -175,18 +210,20 @@ TITLES = {
 }
 
 
-def table(rows: list[tuple[Case, int, float, float | None]], cases: list[Case],
-          trials: int) -> list[str]:
-    """Mean, p50, p99 and max per case, as Markdown rows."""
-    lines = ["| timeouts | resolved | mean | p50 | p99 | max |", "|---|---|---|---|---|---|"]
+def table(rows: list[Row], cases: list[Case], trials: int) -> list[str]:
+    """Per case, as Markdown rows: mean, p50, p99 and max of the resolved trials'
+    downtimes, and how many trials had a split vote."""
+    lines = ["| timeouts | resolved | mean | p50 | p99 | max | with a split vote |",
+             "|---|---|---|---|---|---|---|"]
     for case in cases:
         values = resolved(rows, case)
+        split = sum(1 for c, *_, s in rows if c == case and s)
         if not len(values):
-            lines.append(f"| {case.label} | 0/{trials} | - | - | - | - |")
+            lines.append(f"| {case.label} | 0/{trials} | - | - | - | - | {split} |")
             continue
         lines.append(f"| {case.label} | {len(values)}/{trials} | {values.mean():.1f} | "
                      f"{np.percentile(values, 50):.1f} | {np.percentile(values, 99):.1f} | "
-                     f"{values.max():.1f} |")
+                     f"{values.max():.1f} | {split} |")
     return lines
 
 
@@ -205,7 +242,7 @@ def main() -> None:
     with (args.out / f"{stem}.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["range", "seed", "crash_at", "downtime"])
-        for case, seed, crash, downtime in rows:
+        for case, seed, crash, downtime, _ in rows:
             writer.writerow([case.label, seed, f"{crash:.3f}",
                              "" if downtime is None else f"{downtime:.3f}"])
     draw(rows, cases, args.trials, TITLES[args.panel], args.out / f"{stem}_cdf.png")

@@ -38,6 +38,7 @@ def test_ranges_from_150_ms_keep_the_scenarios_own_setup() -> None:
     scenario = tomllib.loads((ROOT / "scenarios" / "raft_leader_crash.toml").read_text())
     for case in BENCH.PANELS["spread"][1]:
         sets = case.overrides(230.0)
+        assert sets["faults.partitions.0.at"] == scenario["faults"]["partitions"][0]["at"]
         assert sets["faults.partitions.0.heal"] == scenario["faults"]["partitions"][0]["heal"]
         assert sets["faults.partitions.1.at"] == scenario["faults"]["partitions"][1]["at"]
         assert [sets[f"requests.{i}.at"] for i in range(4)] == [
@@ -79,9 +80,10 @@ def test_a_trial_is_determined_by_its_case_and_seed() -> None:
 
 def test_the_table_reports_only_resolved_trials() -> None:
     case = BENCH.PANELS["wan"][1][0]
-    rows = [(case, 1, 250.0, 400.0), (case, 2, 260.0, 600.0), (case, 3, 270.0, None)]
+    rows = [(case, 1, 250.0, 400.0, False), (case, 2, 260.0, 600.0, True),
+            (case, 3, 270.0, None, True)]
     line = BENCH.table(rows, [case], 3)[2]
-    assert line == f"| {case.label} | 2/3 | 500.0 | 500.0 | 598.0 | 600.0 |"
+    assert line == f"| {case.label} | 2/3 | 500.0 | 500.0 | 598.0 | 600.0 | 2 |"
 
 
 def test_the_account_tells_raft_terms_elections_and_downtime() -> None:
