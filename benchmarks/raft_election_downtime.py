@@ -176,7 +176,7 @@ def draw(rows: list[Row], cases: list[Case], trials: int,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(10.5, 4.8))
     lowest, highest = HORIZON, 0.0
     for case in cases:
         values = resolved(rows, case)
@@ -197,7 +197,7 @@ def draw(rows: list[Row], cases: list[Case], trials: int,
     ax.set_ylabel(f"cumulative fraction of {trials} trials")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # off the curves
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
