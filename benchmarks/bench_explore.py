@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ("late_arriving_proposal", "dueling_proposers", "acceptor_crash_recovery",
            "replicated_cluster", "leader_failover", "peer_to_peer", "leader_write",
-           "pbft_normal")
+           "pbft_normal", "raft_cluster")
 
 
 def explore_seconds(program: Path, root: Path, scenario: str, seeds: int) -> float | None:
