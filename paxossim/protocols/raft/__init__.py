@@ -59,7 +59,9 @@ old-term entry that a later leader copied to a majority. Entries committed
 indirectly are never "decided" by votes; the checker still holds every
 server's ``learned`` (emitted as it applies an index) against every
 other's. Leadership events reuse the names the replicated-log check reads
-(``campaign``, ``elected``, ``deposed``).
+(``campaign``, ``elected``, ``deposed``). The rules an honest server keeps,
+for the explainer, are in :mod:`paxossim.protocols.raft.safety_rules` (so
+``voted`` and ``truncated`` carry the server's last log index, and term).
 
 **Modelled and left out.** The disk: with ``disk_latency`` a server waits
 for the write before it answers a vote or an append it had to persist (the
