@@ -95,10 +95,16 @@ def from_primary(event: Event, history: History) -> Breach | None:
             if seen["src"] == primary == seen["msg"]["sender"] and seen["msg"]["view"] == view \
                     and any((p["n"], p["digest"]) == (n, d) for p in seen["msg"]["pre_prepares"]):
                 return None
-    source = f"a pre-prepare from {proposals[-1]['src']}" if proposals else "no pre-prepare"
+    what = f"digest {d}"
+    source = "no pre-prepare"
+    if proposals:
+        what = history.value(proposals[-1]["msg"]["request"])
+        source = f"a pre-prepare from {proposals[-1]['src']} ({history.time(proposals[-1])})"
+    itself = " (itself)" if history.node == primary else ""
     return Breach(
-        f"{history.node} prepared n={n} in view {view} (digest {d}) at {history.time(event)} "
-        f"on {source}; a pre-prepare in view {view} counts only from its primary, {primary}",
+        f"{history.node} sent its prepare for {what} at n={n} in view {view} at "
+        f"{history.time(event)} on {source}; a pre-prepare in view {view} counts only from "
+        f"its primary, {primary}{itself}",
         (proposals[-1]["pos"],) if proposals else ())
 
 
