@@ -52,6 +52,11 @@ CASES: dict[tuple[str, str], tuple[str, int, dict[str, Any], set[str]]] = {
         "pbft_equivocating_primary", 1,
         {"variant": "commit-quorum-2f", "variants": {"r0": "equivocating-primary"}},
         {"prepared-on-2f-prepares", "committed-on-2f+1-commits"}),
+    ("pbft", "pre-prepare-from-anyone"): (
+        "pbft_impostor", 1,
+        {"variants": {"r0": "pre-prepare-from-anyone", "r1": "pre-prepare-from-anyone",
+                      "r3": "impostor-primary"}},
+        {"pre-prepare-from-primary"}),
     ("raft", "forget-vote-on-restart"): (
         "raft_vote_restart", 1, {"variants": {"S3": "forget-vote-on-restart"}},
         {"vote-once-per-term"}),
@@ -72,7 +77,8 @@ CASES: dict[tuple[str, str], tuple[str, int, dict[str, Any], set[str]]] = {
 
 CORRECT = [("forgetful_acceptor", 1), ("dueling_proposers", 2), ("acceptor_crash_recovery", 3),
            ("peer_to_peer_lossy", 4), ("leader_failover", 1), ("leader_write", 1),
-           ("pbft_primary_crash", 1), ("raft_vote_restart", 1), ("raft_figure8", 1),
+           ("pbft_primary_crash", 1), ("pbft_impostor", 1),
+           ("raft_vote_restart", 1), ("raft_figure8", 1),
            ("raft_stale_suffix", 1), ("raft_leader_crash", 4)]
 
 
