@@ -1,7 +1,8 @@
 """Exploration speed: seeds per second of ``paxossim explore --swarm``, per bundled scenario.
 
-Each scenario is explored over the same seeds with one worker, as a user would
-run it (``paxossim explore NAME --seeds 1..N --swarm``, the installed command); the time of
+Each scenario is explored with one worker, as a user would run it
+(``paxossim explore NAME --seeds 1..N --swarm``, the installed command), N
+growing tenfold from ``--seeds`` until the run takes MIN_SECONDS; the time of
 a one-seed exploration of the same scenario is subtracted, so start-up and
 scenario loading are not counted. With ``--baseline DIR`` (a checkout of an
 older paxossim with its own ``.venv``) every scenario is timed there too, in
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ("late_arriving_proposal", "dueling_proposers", "acceptor_crash_recovery",
            "replicated_cluster", "leader_failover", "peer_to_peer", "leader_write",
-           "pbft_normal")
+           "pbft_normal", "raft_cluster")
 
 
 def explore_seconds(program: Path, root: Path, scenario: str, seeds: int) -> float | None:
@@ -42,12 +43,22 @@ def explore_seconds(program: Path, root: Path, scenario: str, seeds: int) -> flo
     return elapsed
 
 
-def seeds_per_second(program: Path, root: Path, scenario: str, seeds: int) -> float | None:
-    full = explore_seconds(program, root, scenario, seeds)
+MIN_SECONDS = 5.0
+"""An exploration shorter than this is repeated with ten times the seeds: start-up
+(about half a second) must be small beside the time measured."""
+
+
+def seeds_per_second(program: Path, root: Path, scenario: str,
+                     seeds: int) -> tuple[float, int] | None:
+    """Seeds per second (start-up subtracted) and the seed count it was measured on."""
     start = explore_seconds(program, root, scenario, 1)
-    if full is None or start is None:
-        return None
-    return (seeds - 1) / max(full - start, 1e-9)
+    while True:
+        full = explore_seconds(program, root, scenario, seeds)
+        if full is None or start is None:
+            return None
+        if full >= MIN_SECONDS or seeds >= 100_000:
+            return (seeds - 1) / max(full - start, 1e-9), seeds
+        seeds *= 10
 
 
 def main() -> None:
@@ -61,14 +72,14 @@ def main() -> None:
     if args.baseline is not None:
         base = args.baseline.resolve()
         columns.append((f"baseline {base.name}", base / ".venv" / "bin" / "paxossim", base))
-    print(f"explore --swarm, seeds 1..{args.seeds}, one worker; seeds/s "
-          "(start-up subtracted)")
+    print(f"explore --swarm, seeds 1..N (N from {args.seeds}, times ten until a run takes "
+          f"{MIN_SECONDS:g} s), one worker; seeds/s, start-up subtracted (N)")
     print(f"{'scenario':<26}" + "".join(f"{name:>22}" for name, _, _ in columns))
     for scenario in args.scenarios:
         cells = []
         for _, python, root in columns:
-            rate = seeds_per_second(python, root, scenario, args.seeds)
-            cells.append("-" if rate is None else f"{rate:.1f}")
+            measured = seeds_per_second(python, root, scenario, args.seeds)
+            cells.append("-" if measured is None else f"{measured[0]:.1f} ({measured[1]})")
         print(f"{scenario:<26}" + "".join(f"{cell:>22}" for cell in cells), flush=True)
 
 

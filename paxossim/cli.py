@@ -559,13 +559,17 @@ def view(log: Path, out_path: Path | None) -> None:
 
 @main.command()
 @click.argument("log", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", required=True, metavar="perfetto|shiviz",
-              help="perfetto: Chrome trace event JSON; shiviz: ShiViz log with vector clocks.")
+@click.option("--format", "fmt", metavar="perfetto|shiviz",
+              help="perfetto: Chrome trace event JSON; shiviz: ShiViz log with vector clocks. "
+                   "Required.")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write (default: next to the log, named after the format).")
 @user_errors
 def export(log: Path, fmt: str, out_path: Path | None) -> None:
     """Export LOG to a tool people already use (Perfetto, ShiViz)."""
     from paxossim.export import write_export
+
+    if fmt is None:  # checked here, not by click, for our one-line error
+        raise UserError("--format", "is required: perfetto or shiviz")
 
     click.echo(f"wrote: {write_export(log, fmt, out_path)}")

@@ -52,11 +52,34 @@ CASES: dict[tuple[str, str], tuple[str, int, dict[str, Any], set[str]]] = {
         "pbft_equivocating_primary", 1,
         {"variant": "commit-quorum-2f", "variants": {"r0": "equivocating-primary"}},
         {"prepared-on-2f-prepares", "committed-on-2f+1-commits"}),
+    ("pbft", "pre-prepare-from-anyone"): (
+        "pbft_impostor", 1,
+        {"variants": {"r0": "pre-prepare-from-anyone", "r1": "pre-prepare-from-anyone",
+                      "r3": "impostor-primary"}},
+        {"pre-prepare-from-primary"}),
+    ("raft", "forget-vote-on-restart"): (
+        "raft_vote_restart", 1, {"variants": {"S3": "forget-vote-on-restart"}},
+        {"vote-once-per-term"}),
+    ("raft", "no-up-to-date-check"): (
+        "raft_leader_crash", 4,
+        {"variants": {"S2": "no-up-to-date-check", "S3": "no-up-to-date-check"}},
+        {"vote-for-up-to-date-log"}),
+    ("raft", "commit-old-term-by-count"): (
+        "raft_figure8", 1, {"variants": {"S1": "commit-old-term-by-count"}},
+        {"commit-current-term-only"}),
+    ("raft", "no-truncate-on-conflict"): (
+        "raft_stale_suffix", 1, {"variants": {"S2": "no-truncate-on-conflict"}},
+        {"truncate-on-conflict"}),
+    ("raft", "stale-read-leader"): (
+        "raft_partitioned_leader", 1, {"variants": {"S1": "stale-read-leader"}},
+        {"reply-from-log"}),
 }
 
 CORRECT = [("forgetful_acceptor", 1), ("dueling_proposers", 2), ("acceptor_crash_recovery", 3),
            ("peer_to_peer_lossy", 4), ("leader_failover", 1), ("leader_write", 1),
-           ("pbft_primary_crash", 1)]
+           ("pbft_primary_crash", 1), ("pbft_impostor", 1),
+           ("raft_vote_restart", 1), ("raft_figure8", 1),
+           ("raft_stale_suffix", 1), ("raft_leader_crash", 4)]
 
 
 def variant_of(result: RunResult, node: str) -> str:

@@ -161,3 +161,9 @@ def test_export_command(post_log: Path, tmp_path: Path) -> None:
                                        "-o", str(target)])
     assert result.exit_code == 0 and result.stdout == f"wrote: {target}\n"
     perfetto_rules(json.loads(target.read_bytes()))
+
+
+def test_export_without_a_format_is_one_line(post_log: Path) -> None:
+    result = CliRunner().invoke(main, ["export", str(post_log)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --format: is required: perfetto or shiviz\n"

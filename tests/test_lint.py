@@ -14,6 +14,7 @@ def test_ruff_finds_nothing(root: Path) -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    folders = [name for name in ("paxossim", "tests", "benchmarks") if (root / name).is_dir()]
+    folders = [name for name in ("paxossim", "tests", "benchmarks", "notebooks")
+               if (root / name).is_dir()]
     result = subprocess.run([ruff, "check", *folders], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -71,6 +71,8 @@ def test_the_wheel_lists_and_runs_the_post_s_scenario(installed: Path, tmp_path:
     assert "Acceptor refuses ballot 4:06PM (prepare): it promised 5:31PM" in ran
     assert "safety: OK" in ran
     assert (out / "events.jsonl").is_file()
+    page = (out / "view.html").read_text()  # the viewer's assets ship in the wheel
+    assert "<script>" in page and "paxosview" in page
     shown = python(["-m", "paxossim", "sweep", "sweep_loss", "--show-run", "0:0"], elsewhere,
                    installed)
     assert str(installed / "paxossim" / "scenarios" / "lossy_cluster.toml") in shown

@@ -35,6 +35,7 @@ from paxossim.protocols.pbft.messages import (
     digest,
 )
 from paxossim.protocols.pbft.replica import Cluster, PbftOptions, Replica
+from paxossim.protocols.pbft.variants import ImpostorPrimary, PrePrepareFromAnyone
 from paxossim.protocols.replicated import NOOP, Submit
 from paxossim.scenario.model import scenario_from_dict
 
@@ -203,6 +204,68 @@ def test_commit_quorum_2f_is_caught_under_an_equivocating_primary() -> None:
     raw["variant"] = "commit-quorum-2f"
     result = run_raw(raw)
     assert "agreement" in {v["invariant"] for v in result.summary["safety"]["violations"]}
+
+
+def test_pre_prepare_from_anyone_prepares_a_backup_s_proposal_even_at_the_primary() -> None:
+    for node in ("r0", "r1"):
+        ctx = FakeContext(node)
+        broken = PrePrepareFromAnyone(ctx, CLUSTER)
+        broken.on_message("r3", PrePrepare(0, 0, D, M, "r3"))  # r3 is not the primary of view 0
+        others = [r for r in REPLICAS if r != node]
+        assert ctx.take() == [(r, Prepare(0, 0, D, node)) for r in others]
+
+
+def test_the_impostor_reproposes_the_primary_s_request_one_number_up_to_half_the_others() \
+        -> None:
+    ctx = FakeContext("r3")
+    impostor = ImpostorPrimary(ctx, CLUSTER)
+    impostor.on_message("r0", PrePrepare(0, 4, D, M, "r0"))
+    sent = ctx.take()
+    own = [(dst, msg) for dst, msg in sent if isinstance(msg, PrePrepare)]
+    assert own == [(r, PrePrepare(0, 5, D, M, "r3")) for r in ("r0", "r1")]
+    for phase in (Prepare, Commit):
+        assert [dst for dst, msg in sent if msg == phase(0, 5, D, "r3")] == ["r0", "r1", "r2"]
+    impostor.on_message("r0", PrePrepare(0, 4, D, M, "r0"))  # a repeat: no second clash
+    assert not [msg for _, msg in ctx.take() if isinstance(msg, PrePrepare)]
+
+
+def impostor_run(variant: str, seed: int, random_latency: bool) -> Any:
+    raw = raw_scenario("pbft_impostor")
+    raw["variant"] = variant
+    if random_latency:
+        raw["network"] = {"latency": {"model": "exponential", "mean": 10.0, "min": 1.0}}
+    return run_raw(raw, seed=seed)
+
+
+@pytest.mark.parametrize("random_latency", [False, True])
+def test_correct_replicas_ignore_an_impostor_s_pre_prepares(random_latency: bool) -> None:
+    for seed in range(1, 4):
+        result = impostor_run("correct", seed, random_latency)
+        log = result.summary["replicated_log"]
+        assert result.safe, seed
+        assert log["commands_answered"] == log["commands_invoked"] > 10, seed
+        impostor = [e for e in result.events if e["ev"] == "send"
+                    and e["type"] == "pre-prepare" and e["src"] == "r3"]
+        assert len(impostor) > 10, seed  # it did try, every time
+
+
+@pytest.mark.parametrize("random_latency", [False, True])
+def test_pre_prepare_from_anyone_is_caught_under_an_impostor(random_latency: bool) -> None:
+    for seed in range(1, 4):
+        result = impostor_run("pre-prepare-from-anyone", seed, random_latency)
+        violations = result.summary["safety"]["violations"]
+        assert "agreement" in {v["invariant"] for v in violations}, seed
+        explanation = violations[0]["explanation"]
+        assert explanation["rule"] == "pre-prepare-from-primary", seed
+        assert explanation["culprit"]["node"] != "r3"
+        assert "on a pre-prepare from r3" in explanation["sentence"], seed
+
+
+def test_the_impostor_run_repeats_with_its_seed() -> None:
+    first, second = (impostor_run("pre-prepare-from-anyone", 2, True) for _ in range(2))
+    assert first.lines == second.lines
+    assert first.summary["safety"] == second.summary["safety"]
+    assert impostor_run("pre-prepare-from-anyone", 3, True).lines != first.lines
 
 
 def test_same_seed_gives_identical_log_lines() -> None:

@@ -78,15 +78,25 @@ def test_same_log_same_page_bytes(post_log: Path, tmp_path: Path) -> None:
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_violations_point_at_the_vote_or_learn_that_broke_them(tmp_path: Path) -> None:
-    paxossim.run("forgetful_acceptor", variant="forget-promise-on-restart", out=tmp_path)
+def test_violations_point_at_the_rule_breach_that_explains_them(tmp_path: Path) -> None:
+    run = paxossim.run("forgetful_acceptor", variant="forget-promise-on-restart", out=tmp_path)
     data = embedded(write_view(tmp_path / "events.jsonl")[0].read_text())
     assert [v["invariant"] for v in data["violations"]] == ["agreement", "integrity",
                                                             "agreement"]
-    for violation in data["violations"]:
-        culprit = violation["event"]
-        assert data["ev"]["t"][culprit] == violation["time"]
-        assert data["kinds"][data["ev"]["k"][culprit]] in ("paxos.accepted", "paxos.learned")
+    for violation, found in zip(data["violations"], run.violations, strict=True):
+        culprit = found["explanation"]["culprit"]
+        assert violation["event"] == culprit["pos"]
+        assert data["kinds"][data["ev"]["k"][culprit["pos"]]] == culprit["ev"]
+        assert violation["why"] == found["explanation"]["sentence"]
+
+
+def test_an_unexplained_violation_points_at_the_event_the_checks_judged() -> None:
+    from paxossim.view.data import violation_entry
+
+    bare = {"invariant": "agreement", "time": 5.0, "detail": "two values"}
+    assert violation_entry(bare, 17) == bare | {"event": 17}
+    blamed = bare | {"explanation": {"culprit": None, "sentence": "no honest node..."}}
+    assert violation_entry(blamed, 17)["event"] == 17
 
 
 def test_crash_windows_drops_and_duplicates_are_in_the_data(tmp_path: Path) -> None:

@@ -133,9 +133,12 @@ def test_a_violation_jumps_to_its_culprit(browser: Any, tmp_path: Path) -> None:
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
     listed = page.inner_text("#violations")
     assert "agreement at t=90 ms: 'y' was chosen" in listed
+    explanation = paxossim.run("forgetful_acceptor", variant="forget-promise-on-restart"
+                               ).violations[0]["explanation"]
+    assert f"why ({explanation['rule']}): {explanation['sentence']}" in listed
     page.locator("#violations button").first.click()
     culprit = page.evaluate("paxosview.data.violations[0].event")
+    assert culprit == explanation["culprit"]["pos"]  # the rule's breach, not the decision
     assert page.evaluate("paxosview.index()") == culprit > 0
-    assert 'A2 accepts "y"' in page.inner_text("#current")
-    assert '"y"' in page.inner_text("#nodes [data-node='A2']")
+    assert explanation["culprit"]["node"] in page.inner_text("#current")
     page.close()

@@ -180,6 +180,18 @@ def culprits(builder: _Builder, violations: list[dict[str, Any]]) -> list[int]:
     return found
 
 
+def violation_entry(violation: dict[str, Any], event: int) -> dict[str, Any]:
+    """A violation as the page lists it; an explained one jumps to its culprit event
+    (the rule an honest node broke) and says why, an unexplained one to ``event``."""
+    entry = {"invariant": violation["invariant"], "time": violation["time"],
+             "detail": violation["detail"], "event": event}
+    explanation = violation.get("explanation")
+    if explanation and explanation.get("culprit"):
+        entry |= {"event": explanation["culprit"]["pos"], "why": explanation["sentence"],
+                  "rule": explanation["rule"], "chain": explanation["chain"]}
+    return entry
+
+
 def view_data(head: LogHead, states: StateTrack) -> dict[str, Any]:
     """Everything the page shows, as plain JSON-ready data (see the module doc)."""
     header = head.header
@@ -208,8 +220,7 @@ def view_data(head: LogHead, states: StateTrack) -> dict[str, Any]:
         "msg": builder.msg,
         "down": builder.down,
         "partitions": builder.parts,
-        "violations": [{"invariant": v["invariant"], "time": v["time"], "detail": v["detail"],
-                        "event": event}
+        "violations": [violation_entry(v, event)
                        for v, event in zip(violations, culprits(builder, violations),
                                            strict=True)],
         "states": {"problem": states.problem, "text": states.texts,

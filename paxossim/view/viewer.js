@@ -414,7 +414,13 @@
     D.violations.forEach(v => {
       const div = document.createElement("div"); div.className = "viol";
       div.textContent = `${v.invariant} at t=${fmt(v.time)} ${unit}: ${v.detail} `;
-      const b = document.createElement("button"); b.textContent = "jump to event #" + v.event;
+      if (v.why) {  // explained: the rule an honest node broke, and its culprit event
+        const why = document.createElement("div"); why.className = "why";
+        why.textContent = `why (${v.rule}): ${v.why}`;
+        div.appendChild(why);
+      }
+      const b = document.createElement("button");
+      b.textContent = (v.why ? "jump to the culprit, event #" : "jump to event #") + v.event;
       b.addEventListener("click", () => setIndex(v.event, true));
       div.appendChild(b); box.appendChild(div);
     });

@@ -280,8 +280,13 @@ class Replica(Node):
                 self.commits.setdefault((msg.view, msg.n, msg.digest), set()).add(src)
                 self.advance(msg.view, msg.n, msg.digest)
 
+    def from_primary(self, src: str, view: int) -> bool:
+        """Castro and Liskov 4.2: a pre-prepare counts only if the primary of its
+        view sent it; a backup that proposes is ignored (a hook for broken variants)."""
+        return src == self.cluster.primary(view)
+
     def on_pre_prepare(self, src: str, msg: PrePrepare) -> None:
-        if src != self.cluster.primary(msg.view):
+        if not self.from_primary(src, msg.view):
             return
         if msg.digest != digest(msg.request):
             self.ctx.emit("refused", view=msg.view, instance=msg.n, value=msg.request,

@@ -8,6 +8,9 @@ each broken (non-Byzantine) variant breaks one:
   ``commit-quorum-2f``);
 - ``committed-on-2f+1-commits``: a replica executes n only once
   committed-local: 2f+1 matching COMMITs (``commit-quorum-2f``);
+- ``pre-prepare-from-primary``: a replica prepares (v, n, d) only for a
+  pre-prepare the primary of v sent it, directly or in its NEW-VIEW; the
+  primary itself sends no prepare (``pre-prepare-from-anyone``);
 - ``view-change-keeps-certificates``: a VIEW-CHANGE carries the certificates
   of what the replica prepared above its stable checkpoint
   (``view-change-without-certificates``).
@@ -77,6 +80,34 @@ def committed_first(event: Event, history: History) -> Breach | None:
         f"with at most {best} matching commit(s) in one view; committed-local needs {needed}")
 
 
+def from_primary(event: Event, history: History) -> Breach | None:
+    if event["type"] != "prepare":
+        return None
+    msg = event["msg"]
+    view, n, d = msg["view"], msg["n"], msg["digest"]
+    primary = replicas(history)[view % len(replicas(history))]
+    proposals = [seen for seen in history.received("pre-prepare")
+                 if (seen["msg"]["view"], seen["msg"]["n"], seen["msg"]["digest"]) == (view, n, d)]
+    if history.node != primary:
+        if any(seen["src"] == primary == seen["msg"]["sender"] for seen in proposals):
+            return None
+        for seen in history.received("new-view"):
+            if seen["src"] == primary == seen["msg"]["sender"] and seen["msg"]["view"] == view \
+                    and any((p["n"], p["digest"]) == (n, d) for p in seen["msg"]["pre_prepares"]):
+                return None
+    what = f"digest {d}"
+    source = "no pre-prepare"
+    if proposals:
+        what = history.value(proposals[-1]["msg"]["request"])
+        source = f"a pre-prepare from {proposals[-1]['src']} ({history.time(proposals[-1])})"
+    itself = " (itself)" if history.node == primary else ""
+    return Breach(
+        f"{history.node} sent its prepare for {what} at n={n} in view {view} at "
+        f"{history.time(event)} on {source}; a pre-prepare in view {view} counts only from "
+        f"its primary, {primary}{itself}",
+        (proposals[-1]["pos"],) if proposals else ())
+
+
 def keeps_certificates(event: Event, history: History) -> Breach | None:
     if event["prepared"]:
         return None
@@ -105,6 +136,9 @@ RULES: tuple[Rule, ...] = (
     Rule("committed-on-2f+1-commits",
          "a replica executes a request only once committed-local: 2f+1 matching COMMITs",
          frozenset({"pbft.learned"}), committed_first),
+    Rule("pre-prepare-from-primary",
+         "a replica prepares (sends PREPARE for) a pre-prepare only if the primary of its "
+         "view sent it", frozenset({"send"}), from_primary),
     Rule("view-change-keeps-certificates",
          "a VIEW-CHANGE carries a certificate for every request prepared above the stable "
          "checkpoint", frozenset({"pbft.view_change"}), keeps_certificates),

@@ -60,6 +60,35 @@ class VotesForEverything(Replica):
         super().on_message(src, msg)
 
 
+class ImpostorPrimary(VotesForEverything):
+    """A backup that plays primary: for each pre-prepare of the real primary at
+    (v, n) it pre-prepares the same request at (v, n+1), the number the primary
+    will give its next request, in its own name (it cannot sign as the
+    primary), to half of the other replicas, and votes for everything, its own
+    proposals first. Correct replicas drop its pre-prepares: it is not the
+    primary of v."""
+
+    def __init__(self, ctx: Context, cluster: Cluster) -> None:
+        super().__init__(ctx, cluster)
+        self.clashed: set[tuple[int, int]] = set()
+
+    def on_message(self, src: str, msg: Message) -> None:
+        if (isinstance(msg, PrePrepare) and msg.sender == src
+                and src == self.cluster.primary(msg.view)
+                and (msg.view, msg.n + 1) not in self.clashed):
+            self.clashed.add((msg.view, msg.n + 1))
+            self.impersonate(msg.view, msg.n + 1, msg.request)
+        super().on_message(src, msg)
+
+    def impersonate(self, view: int, n: int, request: str) -> None:
+        key = (view, n, digest(request))
+        for replica in self.others[:(len(self.others) + 1) // 2]:
+            self.ctx.send(replica, PrePrepare(*key, request, self.me))
+        self.echoed.add(key)
+        self.multicast(Prepare(*key, self.me))
+        self.multicast(Commit(*key, self.me))
+
+
 class SmallQuorums(Replica):
     """Prepared on 2f-1 prepares and committed-local on 2f commits: one fewer
     each, so two quorums need not share an honest replica."""
@@ -83,6 +112,16 @@ class SkipPrepare(Replica):
         self.log[n] = (view, d, request)
         self.ordered[request] = n
         self.advance(view, n, d)
+
+
+class PrePrepareFromAnyone(Replica):
+    """Accepts a pre-prepare from any replica, not only from the primary of its
+    view: a backup's proposal then takes a sequence number the primary will
+    use, and the primary itself, accepting it, later orders another request at
+    the same number."""
+
+    def from_primary(self, src: str, view: int) -> bool:
+        return True
 
 
 class NoCertificates(Replica):
@@ -110,11 +149,18 @@ VARIANTS: dict[str, PbftVariant] = {
     "votes-for-everything": PbftVariant(
         "Byzantine: sends a prepare and a commit for everything any replica proposes",
         byzantine=True, replica=VotesForEverything),
+    "impostor-primary": PbftVariant(
+        "Byzantine: a backup that pre-prepares, in its own name, each request the primary "
+        "ordered at n again at n+1 (to half the others), and votes for everything",
+        byzantine=True, replica=ImpostorPrimary),
     "commit-quorum-2f": PbftVariant(
         "broken: prepared on 2f-1 prepares and committed-local on 2f commits "
         "(one fewer each)", replica=SmallQuorums),
     "skip-prepare": PbftVariant(
         "broken: commits on the pre-prepare alone, with no prepare phase", replica=SkipPrepare),
+    "pre-prepare-from-anyone": PbftVariant(
+        "broken: accepts a pre-prepare from any replica, not only the primary of the view",
+        replica=PrePrepareFromAnyone),
     "view-change-liar": PbftVariant(
         "Byzantine: a correct replica whose view-changes omit its prepared certificates",
         byzantine=True, replica=NoCertificates),

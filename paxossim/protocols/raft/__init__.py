@@ -59,7 +59,9 @@ old-term entry that a later leader copied to a majority. Entries committed
 indirectly are never "decided" by votes; the checker still holds every
 server's ``learned`` (emitted as it applies an index) against every
 other's. Leadership events reuse the names the replicated-log check reads
-(``campaign``, ``elected``, ``deposed``).
+(``campaign``, ``elected``, ``deposed``). The rules an honest server keeps,
+for the explainer, are in :mod:`paxossim.protocols.raft.safety_rules` (so
+``voted`` and ``truncated`` carry the server's last log index, and term).
 
 **Modelled and left out.** The disk: with ``disk_latency`` a server waits
 for the write before it answers a vote or an append it had to persist (the
@@ -97,6 +99,7 @@ from paxossim.protocols.raft.messages import (
     RequestVoteReply,
 )
 from paxossim.protocols.raft.options import RaftOptions, parse_raft_options, raft_options_to_dict
+from paxossim.protocols.raft.safety_rules import RULES
 from paxossim.protocols.raft.server import Cluster, Server
 from paxossim.protocols.raft.variants import VARIANTS
 from paxossim.protocols.replicated import (
@@ -119,13 +122,14 @@ EVENTS: tuple[EventKind, ...] = SHARED + CLIENT_EVENTS + (
               mark="candidate t{term}", mark_style="note"),
     EventKind("pre_vote", ("term",),
               "{node} times out and asks whether it would be elected in term {term} (pre-vote)"),
-    EventKind("voted", ("term", "candidate"), "{node} votes for {candidate} in term {term}"),
+    EventKind("voted", ("term", "candidate", "last_log_index", "last_log_term"),
+              "{node} votes for {candidate} in term {term}"),
     EventKind("elected", ("term", "votes"), "{node} is elected leader of term {term}",
               mark="{node} leads t{term}", mark_style="leader"),
     EventKind("deposed", ("term", "reason"), "{node} stops leading term {term} ({reason})"),
     EventKind("follows", ("term", "leader"), "{node} follows {leader} in term {term}",
               told=False),
-    EventKind("truncated", ("instance", "count", "term"),
+    EventKind("truncated", ("instance", "count", "term", "last_log_index"),
               "{node} deletes {count} conflicting entr(ies) from index {instance} (term {term})",
               mark="truncates @{instance}", mark_style="refusal"),
     EventKind("compacted", ("upto", "term"),
@@ -150,6 +154,7 @@ class RaftProtocol(Protocol):
                             instance="instance", learn="learned", proposals=("request",),
                             allowed=("noop_allowed",))
     variants = VARIANTS
+    rules = RULES
 
     def parse_options(self, table: Table, nodes: Mapping[str, tuple[str, ...]]) -> RaftOptions:
         return parse_raft_options(table, nodes)

@@ -463,7 +463,8 @@ class Server(Node):
             persisted = self.voted_for != msg.candidate_id
             self.set_term(self.current_term, msg.candidate_id)
             self.reset_election_timer()
-            self.ctx.emit("voted", term=self.current_term, candidate=msg.candidate_id)
+            self.ctx.emit("voted", term=self.current_term, candidate=msg.candidate_id,
+                          last_log_index=self.last_log_index(), last_log_term=self.last_log_term())
             self.reply_after_disk(src, RequestVoteReply(self.current_term, True), persisted)
         else:
             self.reply_after_disk(src, RequestVoteReply(self.current_term, False), False)
@@ -576,7 +577,7 @@ class Server(Node):
         delete the existing entry and all that follow it, then append the new one."""
         assert self.role != LEADER, "a leader never overwrites its own log"
         self.ctx.emit("truncated", instance=index, count=self.last_log_index() - index + 1,
-                      term=self.term_at(index))
+                      term=self.term_at(index), last_log_index=self.last_log_index())
         del self.log[index - self.log_start:]
         self.log.append(entry)
 

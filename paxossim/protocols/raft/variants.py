@@ -45,7 +45,8 @@ class NoTruncateOnConflict(Server):
     survives, and Log Matching no longer holds (caught in ``raft_stale_suffix``)."""
 
     def resolve_conflict(self, index: int, entry: Entry) -> None:
-        self.ctx.emit("truncated", instance=index, count=1, term=self.term_at(index))
+        self.ctx.emit("truncated", instance=index, count=1, term=self.term_at(index),
+                      last_log_index=self.last_log_index())
         self.log[index - self.log_start] = entry
 
 
