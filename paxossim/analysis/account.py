@@ -65,6 +65,7 @@ def account(summary: dict[str, Any], header: dict[str, Any],
                  f"{messages['dropped']} dropped, {messages['duplicated']} duplicated")
     if replicated:
         lines.extend(replicated_lines(replicated, unit, float(scenario["horizon"])))
+    lines.extend(protocols.get(scenario["protocol"]).account_lines(summary, unit))
     safety = summary["safety"]
     if safety["ok"]:
         lines.append("safety: OK (agreement, validity, integrity hold)")

@@ -188,6 +188,12 @@ class Protocol(ABC):
         """This protocol's own invariants and figures for one run."""
         return []
 
+    def account_lines(self, summary: Mapping[str, Any], unit: str) -> list[str]:
+        """A few lines the run's account prints from this protocol's own summary
+        fields (what its ``checks`` returned), after the generic figures; none by
+        default. Keep it short: the account is read in a terminal."""
+        return []
+
     def visible_state(self, node: Node) -> dict[str, Any]:
         """What a viewer shows of a node's state at a moment (promised ballot, term,
         view, log): a small dict of plain values, read after each event of a re-run.

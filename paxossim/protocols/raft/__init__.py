@@ -72,8 +72,14 @@ one cut off from the others does not raise its term and depose a healthy
 leader on its return) and ``check_quorum`` (a leader that heard from no
 majority for an election timeout steps down); ``read_index`` (reads skip
 the log: the leader confirms with a heartbeat round that it still leads,
-see :mod:`paxossim.protocols.raft.reads`). Not implemented: log compaction
-and InstallSnapshot, membership changes.
+see :mod:`paxossim.protocols.raft.reads`); ``snapshot_every`` (log
+compaction, thesis chapter 5: every K applied entries a server snapshots its
+state machine and discards the entries it covers; a leader sends its
+snapshot with InstallSnapshot, in one message, to a follower whose
+``nextIndex`` is below its first retained index; the follower keeps the
+entries after the snapshot if its log matches the snapshot's last entry, and
+reports ``installed``, which the replicated-log check reads as state
+transfer). Not implemented: membership changes.
 """
 
 from __future__ import annotations
@@ -83,10 +89,12 @@ from typing import Any
 
 from paxossim.protocols.base import Context, Node
 from paxossim.protocols.contract import DecisionRule, EventKind, Protocol, StreamCheck
+from paxossim.protocols.raft.account import raft_lines
 from paxossim.protocols.raft.checks import RaftCheck
 from paxossim.protocols.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
+    InstallSnapshot,
     RequestVote,
     RequestVoteReply,
 )
@@ -124,6 +132,12 @@ EVENTS: tuple[EventKind, ...] = SHARED + CLIENT_EVENTS + (
     EventKind("truncated", ("instance", "count", "term", "last_log_index"),
               "{node} deletes {count} conflicting entr(ies) from index {instance} (term {term})",
               mark="truncates @{instance}", mark_style="refusal"),
+    EventKind("compacted", ("upto", "term"),
+              "{node} snapshots its state and discards its entries before index {upto}",
+              told=False),
+    EventKind("installed", ("upto", "source"),
+              "{node} installs {source}'s snapshot; its log now starts at index {upto}",
+              mark="snapshot @{upto}"),
     EventKind("rejected", ("term", "leader", "reason"),
               "{node} ignores {leader}'s AppendEntries of term {term} ({reason})"),
 )
@@ -133,7 +147,8 @@ class RaftProtocol(Protocol):
     name = "raft"
     description = "Raft: an elected leader replicates clients' commands in a log"
     roles = ("replica", "client")
-    messages = (Submit, Reply, RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply)
+    messages = (Submit, Reply, RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply,
+                InstallSnapshot)
     events = EVENTS
     decision = DecisionRule(vote="accepted", voters="replica", round="term",
                             instance="instance", learn="learned", proposals=("request",),
@@ -159,6 +174,9 @@ class RaftProtocol(Protocol):
 
     def checks(self, scenario: Mapping[str, Any]) -> list[StreamCheck]:
         return [ReplicatedLogCheck(self.name, scenario), RaftCheck(self.name, scenario)]
+
+    def account_lines(self, summary: Mapping[str, Any], unit: str) -> list[str]:
+        return raft_lines(summary, unit)
 
     def visible_state(self, node: Node) -> dict[str, Any]:
         if isinstance(node, Server):

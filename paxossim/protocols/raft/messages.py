@@ -85,3 +85,24 @@ class AppendEntriesReply(Message):
     success: bool
     match_index: int
     read_seq: int = 0
+
+
+State = tuple[tuple[tuple[str, str | None], ...], tuple[tuple[str, str | None], ...],
+              tuple[tuple[str, int, tuple[tuple[int, str | None], ...]], ...]]
+"""A state machine as plain, hashable data: the KV map, the results of opaque
+commands, and per client session (client, high, ((seq, result), ...))."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSnapshot(Message):
+    """The leader's snapshot, for a follower that needs entries the leader discarded
+    (thesis chapter 5, in one message: no chunks). The follower answers with an
+    :class:`AppendEntriesReply` matching through ``last_included_index``."""
+
+    TYPE: ClassVar[str] = "install_snapshot"
+    LABEL: ClassVar[str] = "InstallSnapshot t{term} through {last_included_index}"
+    term: int
+    leader_id: str
+    last_included_index: int
+    last_included_term: int
+    state: State

@@ -56,6 +56,10 @@ class RaftOptions:
     waits for it before it answers a vote or an append it had to persist."""
     disk_latencies: Mapping[str, LatencySpec] = field(default_factory=dict)
     """Per server, instead of ``disk_latency``."""
+    snapshot_every: int | None = None
+    """Log compaction (thesis chapter 5): a server snapshots its applied state every
+    this many applied entries and discards them; a follower that needs a discarded
+    entry gets the leader's snapshot (InstallSnapshot). None: never (the paper)."""
     clients: ClientOptions = field(default_factory=ClientOptions)
 
     def timeouts_of(self, server: str) -> tuple[float, float]:
@@ -96,6 +100,7 @@ def parse_raft_options(table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Ra
         if preferred not in servers:
             table.fail(f"{preferred!r} is not a replica", "preferred_leader")
     retry = table.raw("retry_timeout", None)
+    every = table.raw("snapshot_every", None)
     disk_raw = table.raw("disk_latency", None)
     disk = None if disk_raw is None else parse_latency(
         disk_raw, table.source, table.child_path("disk_latency"))
@@ -121,6 +126,7 @@ def parse_raft_options(table: Table, nodes: Mapping[str, tuple[str, ...]]) -> Ra
         read_index=table.boolean("read_index", defaults.read_index),
         disk_latency=disk,
         disk_latencies=disks,
+        snapshot_every=None if every is None else table.integer("snapshot_every", minimum=1),
         clients=parse_client_options(table),
     )
 
@@ -144,6 +150,8 @@ def raft_options_to_dict(options: RaftOptions) -> dict[str, Any]:
         out["preferred_leader"] = options.preferred_leader
     if options.disk_latency is not None:
         out["disk_latency"] = options.disk_latency.to_dict()
+    if options.snapshot_every is not None:
+        out["snapshot_every"] = options.snapshot_every
     if options.disk_latencies:
         out["disk_latencies"] = {k: v.to_dict() for k, v in options.disk_latencies.items()}
     return out | client_options_to_dict(options.clients)

@@ -20,12 +20,14 @@ from paxossim.protocols.raft.messages import (
     AppendEntries,
     AppendEntriesReply,
     Entry,
+    InstallSnapshot,
     RequestVote,
     RequestVoteReply,
     append_entries,
 )
 from paxossim.protocols.raft.options import RaftOptions, draw_latency
 from paxossim.protocols.raft.reads import ReadIndex
+from paxossim.protocols.raft.snapshots import restore, state_of
 from paxossim.protocols.replicated import (
     NOOP,
     KVStore,
@@ -59,6 +61,9 @@ class Server(Node):
         storage.setdefault("voted_for", None)
         self.log: list[Entry] = storage.setdefault("log", [])
         storage.setdefault("last_applied", -1)
+        # Log compaction writes "log_start", "snapshot_term" and "snapshot" (the state
+        # machine just after applying entry log_start - 1); read with defaults, so a
+        # run without it stores (and logs) nothing more.
         self.kv = KVStore(storage, self.options.clients.session_window)
         self.restore_vote()
         # Volatile state on all servers.
@@ -111,14 +116,24 @@ class Server(Node):
         self.ctx.storage["current_term"] = term
         self.ctx.storage["voted_for"] = voted_for
 
+    @property
+    def log_start(self) -> int:
+        """The index of ``log[0]``: 0 unless a snapshot replaced the entries before it."""
+        return self.ctx.storage.get("log_start", 0)
+
+    def entry(self, index: int) -> Entry:
+        return self.log[index - self.log_start]
+
     def last_log_index(self) -> int:
-        return len(self.log) - 1
+        return self.log_start + len(self.log) - 1
 
     def last_log_term(self) -> int:
-        return self.log[-1][0] if self.log else 0
+        return self.log[-1][0] if self.log else self.ctx.storage.get("snapshot_term", 0)
 
     def term_at(self, index: int) -> int:
-        return self.log[index][0] if 0 <= index < len(self.log) else 0
+        if index == self.log_start - 1:
+            return self.ctx.storage.get("snapshot_term", 0)
+        return self.entry(index)[0] if self.log_start <= index <= self.last_log_index() else 0
 
     # -- lifecycle and timers ------------------------------------------------
     def on_start(self) -> None:
@@ -170,7 +185,7 @@ class Server(Node):
         storage = self.ctx.storage
         while storage["last_applied"] < self.commit_index:
             index = storage["last_applied"] + 1
-            value = self.log[index][1]
+            value = self.entry(index)[1]
             executed, result = self.kv.apply(value)
             storage["last_applied"] = index
             self.ctx.emit("learned", instance=index, value=value)
@@ -178,8 +193,23 @@ class Server(Node):
             client = self.waiting.pop(command_id(value), None) if value != NOOP else None
             if client is not None and self.role == LEADER:
                 self.ctx.send(client, Reply(command_id(value), True, result))
+        self.compact()
         if self.role == LEADER and self.reads.pending:
             self.serve_reads()
+
+    def compact(self) -> None:
+        """With ``snapshot_every``: once that many entries are applied beyond the last
+        snapshot, snapshot the state machine and discard the entries it covers."""
+        every = self.options.snapshot_every
+        storage = self.ctx.storage
+        applied = storage["last_applied"]
+        if every is None or applied - self.log_start + 1 < every:
+            return
+        term = self.term_at(applied)
+        del self.log[:applied - self.log_start + 1]
+        storage["log_start"], storage["snapshot_term"] = applied + 1, term
+        storage["snapshot"] = state_of(self.kv)
+        self.ctx.emit("compacted", upto=applied + 1, term=term)
 
     def set_commit_index(self, index: int) -> None:
         if index > self.commit_index:
@@ -290,18 +320,34 @@ class Server(Node):
 
     def send_heartbeat(self, server: str) -> None:
         prev = self.next_index[server] - 1
+        if prev < self.log_start - 1:
+            self.send_snapshot(server)
+            return
         self.ctx.send(server, append_entries(self.current_term, self.ctx.node_id, prev,
                                              self.term_at(prev), (), self.commit_index,
                                              self.reads.seq))
 
     def send_entries(self, server: str, start: int) -> None:
-        entries = tuple(self.log[start:start + self.options.max_batch])
+        if start < self.log_start:
+            self.send_snapshot(server)
+            return
+        first = start - self.log_start
+        entries = tuple(self.log[first:first + self.options.max_batch])
         prev = start - 1
         self.sent_upto[server] = max(self.sent_upto[server], prev + len(entries))
         self.sent_at[server] = self.ctx.now
         self.ctx.send(server, append_entries(self.current_term, self.ctx.node_id, prev,
                                              self.term_at(prev), entries, self.commit_index,
                                              self.reads.seq))
+
+    def send_snapshot(self, server: str) -> None:
+        """InstallSnapshot: the follower needs entries this leader discarded."""
+        last = self.log_start - 1
+        self.sent_upto[server] = max(self.sent_upto[server], last)
+        self.sent_at[server] = self.ctx.now
+        self.ctx.send(server, InstallSnapshot(self.current_term, self.ctx.node_id, last,
+                                              self.ctx.storage.get("snapshot_term", 0),
+                                              self.ctx.storage["snapshot"]))
 
     def append(self, command: str) -> None:
         """If command received from client: append entry to local log (a leader only
@@ -333,7 +379,7 @@ class Server(Node):
         retried = cid in self.waiting
         self.waiting[cid] = src
         if not retried and not any(command_id(v) == cid for _, v in
-                                   self.log[self.commit_index + 1:]):
+                                   self.log[self.commit_index + 1 - self.log_start:]):
             self.append(msg.command)
 
     def read_by_index(self, src: str, cid: str, command: str) -> bool:
@@ -450,19 +496,11 @@ class Server(Node):
             # Election Safety: one leader per term. Only a broken peer gets here.
             self.ctx.emit("rejected", term=msg.term, leader=src, reason="I lead this term")
             return
-        if self.role == CANDIDATE:
-            self.become_follower(f"{src} leads term {msg.term}")
-        if self.leader_id != src:
-            self.leader_id = src
-            self.ctx.emit("follows", term=self.current_term, leader=src)
-            for cid, (client, _) in self.parked.items():
-                self.ctx.send(client, Reply(cid, False, leader=src))
-            self.parked.clear()
-        self.heard_leader_at = self.ctx.now
-        self.pre_votes = None
-        self.reset_election_timer()
+        self.follow(src, msg.term)
         prev = msg.prev_log_index
-        if prev > self.last_log_index() or (prev >= 0 and self.term_at(prev) != msg.prev_log_term):
+        # Entries before log_start are committed, so they match any leader's.
+        if prev > self.last_log_index() or (prev >= max(0, self.log_start - 1)
+                                            and self.term_at(prev) != msg.prev_log_term):
             # Reply false if log doesn't contain an entry at prevLogIndex whose term
             # matches prevLogTerm.
             self.ctx.send(src, AppendEntriesReply(
@@ -471,6 +509,8 @@ class Server(Node):
         wrote = False
         for offset, entry in enumerate(msg.entries):
             index = prev + 1 + offset
+            if index < self.log_start:
+                continue  # in our snapshot already
             if index <= self.last_log_index():
                 if self.term_at(index) == entry[0]:
                     continue  # already there (Log Matching: same index and term, same entry)
@@ -488,21 +528,65 @@ class Server(Node):
         self.reply_after_disk(src, AppendEntriesReply(self.current_term, True, last_new,
                                                       msg.read_seq), wrote)
 
+    def follow(self, src: str, term: int) -> None:
+        """A valid AppendEntries or InstallSnapshot from the leader of ``term``: follow
+        it, and hold the election off."""
+        if self.role == CANDIDATE:
+            self.become_follower(f"{src} leads term {term}")
+        if self.leader_id != src:
+            self.leader_id = src
+            self.ctx.emit("follows", term=self.current_term, leader=src)
+            for cid, (client, _) in self.parked.items():
+                self.ctx.send(client, Reply(cid, False, leader=src))
+            self.parked.clear()
+        self.heard_leader_at = self.ctx.now
+        self.pre_votes = None
+        self.reset_election_timer()
+
+    # -- InstallSnapshot receiver ---------------------------------------------------
+    def on_install_snapshot(self, src: str, msg: InstallSnapshot) -> None:
+        """Take the leader's snapshot if it reaches past what we applied: keep the
+        entries after it if ours match its last entry, else drop the whole log."""
+        self.observe_term(msg.term, src)
+        if msg.term < self.current_term:
+            self.ctx.send(src, AppendEntriesReply(self.current_term, False, -1))
+            return
+        if self.role == LEADER:
+            self.ctx.emit("rejected", term=msg.term, leader=src, reason="I lead this term")
+            return
+        self.follow(src, msg.term)
+        last = msg.last_included_index
+        storage = self.ctx.storage
+        if last <= storage["last_applied"]:
+            self.ctx.send(src, AppendEntriesReply(self.current_term, True, last))
+            return
+        if last <= self.last_log_index() and self.term_at(last) == msg.last_included_term:
+            del self.log[:last - self.log_start + 1]
+        else:
+            self.log.clear()
+        storage["log_start"], storage["snapshot_term"] = last + 1, msg.last_included_term
+        storage["snapshot"] = msg.state
+        restore(self.kv, msg.state)
+        storage["last_applied"] = last
+        self.commit_index = max(self.commit_index, last)
+        self.ctx.emit("installed", upto=last + 1, source=src)
+        self.reply_after_disk(src, AppendEntriesReply(self.current_term, True, last), True)
+
     def resolve_conflict(self, index: int, entry: Entry) -> None:
         """If an existing entry conflicts with a new one (same index, different terms),
         delete the existing entry and all that follow it, then append the new one."""
         assert self.role != LEADER, "a leader never overwrites its own log"
-        self.ctx.emit("truncated", instance=index, count=len(self.log) - index,
+        self.ctx.emit("truncated", instance=index, count=self.last_log_index() - index + 1,
                       term=self.term_at(index), last_log_index=self.last_log_index())
-        del self.log[index:]
+        del self.log[index - self.log_start:]
         self.log.append(entry)
 
     def check_log(self, start: int, end: int) -> None:
         """Invariants of this server's own state where it just changed, which no peer,
         broken or not, can make false: an entry comes from the leader of a term no
         later than ours, and nothing is applied that is not committed."""
-        for index in range(start, min(end + 1, len(self.log))):
-            assert self.log[index][0] <= self.current_term, \
+        for index in range(max(start, self.log_start), min(end, self.last_log_index()) + 1):
+            assert self.entry(index)[0] <= self.current_term, \
                 f"{self.ctx.node_id}: entry {index} is of a term after ours"
         assert self.ctx.storage["last_applied"] <= self.commit_index
 
@@ -541,6 +625,8 @@ class Server(Node):
                 self.on_append_entries(src, msg)
             case AppendEntriesReply():
                 self.on_append_entries_reply(src, msg)
+            case InstallSnapshot():
+                self.on_install_snapshot(src, msg)
             case RequestVote():
                 self.on_request_vote(src, msg)
             case RequestVoteReply():
@@ -551,5 +637,5 @@ class Server(Node):
     def state(self) -> dict[str, Any]:
         return {"role": self.role, "current_term": self.current_term,
                 "voted_for": self.voted_for, "leader": self.leader_id,
-                "log_length": len(self.log), "commit_index": self.commit_index,
+                "log_length": self.last_log_index() + 1, "commit_index": self.commit_index,
                 "last_applied": self.ctx.storage["last_applied"]}

@@ -47,7 +47,7 @@ class NoTruncateOnConflict(Server):
     def resolve_conflict(self, index: int, entry: Entry) -> None:
         self.ctx.emit("truncated", instance=index, count=1, term=self.term_at(index),
                       last_log_index=self.last_log_index())
-        self.log[index] = entry
+        self.log[index - self.log_start] = entry
 
 
 class StaleReadLeader(Server):
