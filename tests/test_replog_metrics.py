@@ -97,3 +97,16 @@ def test_figures_count_network_messages_per_committed_command() -> None:
     assert figures["throughput_per_s"] == 200.0
     assert figures["time_without_leader"] is None
     assert figures["linearizability"]["verdict"] == "ok"
+
+
+def test_downtime_counts_each_crash_of_the_only_leader_until_the_next_election() -> None:
+    events = [
+        {"t": 10, "ev": "campaign", "node": "r1"}, {"t": 20, "ev": "elected", "node": "r1"},
+        {"t": 30, "ev": "crash", "node": "r2"},    # a follower: no downtime
+        {"t": 50, "ev": "crash", "node": "r1"},    # the leader: downtime starts
+        {"t": 60, "ev": "campaign", "node": "r3"}, {"t": 80, "ev": "elected", "node": "r3"},
+        {"t": 85, "ev": "elected", "node": "r2"},  # overlapping reigns
+        {"t": 90, "ev": "crash", "node": "r3"},    # another leader still leads
+    ]
+    assert run(events)[0]["leader_crash_downtime"]["values"] == [30.0]
+    assert run(events[:3])[0]["leader_crash_downtime"] is None

@@ -13,7 +13,8 @@ Invariants, beyond the per-slot agreement/validity/integrity of ``checks``:
 
 Figures: commands invoked, answered and committed; commit latency (client
 send to client response) p50/p99; throughput; network messages per committed
-command; elections held and won; time without a leader.
+command; elections held and won; time without a leader; and the downtime
+after each crash of the leader (to the next election won).
 
 Everything is computed as the events stream by; what is kept grows with the
 number of commands (the history, the decided command ids), not with the
@@ -88,6 +89,9 @@ class ReplicatedLogCheck(StreamCheck):
         self.leading: set[str] = set()
         self.without_leader = 0.0
         self.leaderless_since: float | None = 0.0
+        self.leader_crashed_at: float | None = None
+        """When the last leader crashed, leaving none, until another is elected."""
+        self.crash_downtimes: list[float] = []
 
     def feed(self, event: dict[str, Any]) -> None:
         self.position += 1
@@ -101,7 +105,10 @@ class ReplicatedLogCheck(StreamCheck):
                 self.replica_messages += 1
 
     def _crash(self, event: dict[str, Any]) -> None:
+        was_leading = event["node"] in self.leading
         self._leader_change(event["node"], False, event["t"])
+        if was_leading and not self.leading:
+            self.leader_crashed_at = event["t"]
 
     def _recover(self, event: dict[str, Any]) -> None:
         if event.get("amnesia"):
@@ -188,6 +195,9 @@ class ReplicatedLogCheck(StreamCheck):
     def _elected(self, event: dict[str, Any]) -> None:
         self.elected += 1
         self._leader_change(event["node"], True, event["t"])
+        if self.leader_crashed_at is not None:
+            self.crash_downtimes.append(event["t"] - self.leader_crashed_at)
+            self.leader_crashed_at = None
 
     def _deposed(self, event: dict[str, Any]) -> None:
         self._leader_change(event["node"], False, event["t"])
@@ -253,4 +263,16 @@ class ReplicatedLogCheck(StreamCheck):
             "elections": self.campaigns,
             "leaders_elected": self.elected,
             "time_without_leader": without if self.campaigns else None,
+            "leader_crash_downtime": downtime_figures(self.crash_downtimes),
         }
+
+
+def downtime_figures(downtimes: list[float]) -> dict[str, Any] | None:
+    """From each crash of the only leader to the next ``elected`` event: the same
+    measure for every leader-based protocol, so their failovers compare."""
+    if not downtimes:
+        return None
+    array = np.array(downtimes)
+    return {"count": len(downtimes), "mean": float(array.mean()),
+            "p50": float(np.percentile(array, 50)), "max": float(array.max()),
+            "values": [float(v) for v in downtimes]}
