@@ -488,15 +488,8 @@ class Server(Node):
 
     # -- AppendEntries receiver ---------------------------------------------------
     def on_append_entries(self, src: str, msg: AppendEntries) -> None:
-        self.observe_term(msg.term, src)
-        if msg.term < self.current_term:
-            self.ctx.send(src, AppendEntriesReply(self.current_term, False, -1))
+        if not self.from_current_leader(src, msg.term):
             return
-        if self.role == LEADER:
-            # Election Safety: one leader per term. Only a broken peer gets here.
-            self.ctx.emit("rejected", term=msg.term, leader=src, reason="I lead this term")
-            return
-        self.follow(src, msg.term)
         prev = msg.prev_log_index
         # Entries before log_start are committed, so they match any leader's.
         if prev > self.last_log_index() or (prev >= max(0, self.log_start - 1)
@@ -528,6 +521,21 @@ class Server(Node):
         self.reply_after_disk(src, AppendEntriesReply(self.current_term, True, last_new,
                                                       msg.read_seq), wrote)
 
+    def from_current_leader(self, src: str, term: int) -> bool:
+        """What every AppendEntries and InstallSnapshot receiver does first: refuse a
+        stale term (reply false if term < currentTerm), and follow the sender
+        otherwise; False when the message is not to be handled further."""
+        self.observe_term(term, src)
+        if term < self.current_term:
+            self.ctx.send(src, AppendEntriesReply(self.current_term, False, -1))
+            return False
+        if self.role == LEADER:
+            # Election Safety: one leader per term. Only a broken peer gets here.
+            self.ctx.emit("rejected", term=term, leader=src, reason="I lead this term")
+            return False
+        self.follow(src, term)
+        return True
+
     def follow(self, src: str, term: int) -> None:
         """A valid AppendEntries or InstallSnapshot from the leader of ``term``: follow
         it, and hold the election off."""
@@ -547,14 +555,8 @@ class Server(Node):
     def on_install_snapshot(self, src: str, msg: InstallSnapshot) -> None:
         """Take the leader's snapshot if it reaches past what we applied: keep the
         entries after it if ours match its last entry, else drop the whole log."""
-        self.observe_term(msg.term, src)
-        if msg.term < self.current_term:
-            self.ctx.send(src, AppendEntriesReply(self.current_term, False, -1))
+        if not self.from_current_leader(src, msg.term):
             return
-        if self.role == LEADER:
-            self.ctx.emit("rejected", term=msg.term, leader=src, reason="I lead this term")
-            return
-        self.follow(src, msg.term)
         last = msg.last_included_index
         storage = self.ctx.storage
         if last <= storage["last_applied"]:
