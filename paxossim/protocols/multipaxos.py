@@ -61,6 +61,7 @@ from paxossim.protocols.replicated import (
     REPLICA_EVENTS,
     Ballot,
     ClientOptions,
+    ElectionTimer,
     KVStore,
     Reply,
     Submit,
@@ -191,7 +192,7 @@ class Cluster:
 # -- the replica --------------------------------------------------------------
 
 
-class Replica(Node):
+class Replica(ElectionTimer, Node):
     """Acceptor, learner and (when elected) leader of the replicated log."""
 
     def __init__(self, ctx: Context, cluster: Cluster) -> None:
@@ -252,17 +253,8 @@ class Replica(Node):
             self.ctx.storage["highest"] = ballot[0]
 
     # -- lifecycle and timers -------------------------------------------------
-    def on_start(self) -> None:
-        first_boot = not self.ctx.storage.get("booted")
-        self.ctx.storage["booted"] = True
-        if first_boot and self.options.preferred_leader == self.ctx.node_id:
-            self.ctx.set_timer("election", 0.0)
-        else:
-            self.reset_election_timer()
-
-    def reset_election_timer(self) -> None:
-        low, high = self.options.election_timeout_min, self.options.election_timeout_max
-        self.ctx.set_timer("election", self.ctx.rng.uniform(low, high))
+    def election_timeouts(self) -> tuple[float, float]:
+        return self.options.election_timeout_min, self.options.election_timeout_max
 
     def on_timer(self, name: str) -> None:
         if name == "election" and self.role != "leader":

@@ -389,6 +389,31 @@ class Client:
         self.send(cid)
 
 
+class ElectionTimer:
+    """The election timer that leader-based replicas (Multi-Paxos, Raft) share: on
+    its first boot a scenario's preferred leader campaigns at once, so a run
+    starts with the leader it names; any other start waits one randomized
+    election timeout (``election_timeouts``) before campaigning."""
+
+    ctx: Context
+    options: Any
+
+    def election_timeouts(self) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def on_start(self) -> None:
+        first_boot = not self.ctx.storage.get("booted")
+        self.ctx.storage["booted"] = True
+        if first_boot and self.options.preferred_leader == self.ctx.node_id:
+            self.ctx.set_timer("election", 0.0)
+        else:
+            self.reset_election_timer()
+
+    def reset_election_timer(self) -> None:
+        low, high = self.election_timeouts()
+        self.ctx.set_timer("election", self.ctx.rng.uniform(low, high))
+
+
 class ClientNode(Node):
     """A node with the client role: routes replies and timers to its :class:`Client`."""
 

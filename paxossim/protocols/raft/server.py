@@ -30,6 +30,7 @@ from paxossim.protocols.raft.reads import ReadIndex
 from paxossim.protocols.raft.snapshots import restore, state_of
 from paxossim.protocols.replicated import (
     NOOP,
+    ElectionTimer,
     KVStore,
     Reply,
     Submit,
@@ -47,7 +48,7 @@ class Cluster:
     options: RaftOptions
 
 
-class Server(Node):
+class Server(ElectionTimer, Node):
     """One Raft server. Durable: ``currentTerm``, ``votedFor``, ``log`` (the paper's
     persistent state) plus the applied state machine and ``lastApplied`` (kept
     with it, so a restarted server does not apply an entry twice)."""
@@ -136,17 +137,8 @@ class Server(Node):
         return self.entry(index)[0] if self.log_start <= index <= self.last_log_index() else 0
 
     # -- lifecycle and timers ------------------------------------------------
-    def on_start(self) -> None:
-        first_boot = not self.ctx.storage.get("booted")
-        self.ctx.storage["booted"] = True
-        if first_boot and self.options.preferred_leader == self.ctx.node_id:
-            self.ctx.set_timer("election", 0.0)
-        else:
-            self.reset_election_timer()
-
-    def reset_election_timer(self) -> None:
-        low, high = self.options.timeouts_of(self.ctx.node_id)
-        self.ctx.set_timer("election", self.ctx.rng.uniform(low, high))
+    def election_timeouts(self) -> tuple[float, float]:
+        return self.options.timeouts_of(self.ctx.node_id)
 
     def on_timer(self, name: str) -> None:
         if name == "election" and self.role != LEADER:
