@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from paxossim.checks.folding import FoldingHistory
 from paxossim.checks.interning import shared
-from paxossim.checks.linearizability import HistoryBuilder, check_history
 from paxossim.checks.safety import Violation
 from paxossim.protocols.contract import StreamCheck
 from paxossim.protocols.replicated import NOOP, command_id
@@ -79,7 +79,7 @@ class ReplicatedLogCheck(StreamCheck):
         self.acknowledged: list[tuple[float, str, str]] = []
         """(time, command id, client) of every put a client was told succeeded."""
         # figures
-        self.history = HistoryBuilder()
+        self.history = FoldingHistory()
         self.invoked: dict[str, float] = {}
         self.latencies: list[float] = []
         self.first_invoke: float | None = None
@@ -224,7 +224,7 @@ class ReplicatedLogCheck(StreamCheck):
                       f"{client} but is in no replica's decided log")
             for time, cid, client in self.acknowledged if cid not in self.decided
         ]
-        verdict = check_history(self.history.operations())
+        verdict = self.history.verdict()
         if verdict.ok is False:
             time = verdict.time if verdict.time is not None else end
             violations.append(Violation("linearizability", verdict.key, time, verdict.detail))
