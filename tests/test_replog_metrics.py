@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+from paxossim.protocols.replicated_checks import CommandIds, ReplicatedLogCheck
 
 NODES = {"r1": ["replica"], "r2": ["replica"], "r3": ["replica"], "c1": ["client"]}
 
@@ -110,3 +110,23 @@ def test_downtime_counts_each_crash_of_the_only_leader_until_the_next_election()
     ]
     assert run(events)[0]["leader_crash_downtime"]["values"] == [30.0]
     assert run(events[:3])[0]["leader_crash_downtime"] is None
+
+
+def test_a_put_acknowledged_before_it_is_decided_is_durable_once_decided() -> None:
+    invoke = {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#1", "op": "put", "key": "x",
+              "value": "c1#1"}
+    answer = {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": "ok"}
+    learned = {"t": 7, "ev": "learned", "node": "r1", "instance": 0, "value": "c1#1|put|x|c1#1"}
+    assert run([invoke, answer, learned])[1] == []
+    assert [v.time for v in run([invoke, answer, answer])[1]] == [5, 5]
+
+
+def test_command_ids_are_a_set() -> None:
+    ids = CommandIds()
+    added = ["c1#1", "c1#9", "c2#1", "c1#07", "noop", "x", "c1#", "#3", "c1#9", "c1#1000"]
+    for cid in added:
+        ids.add(cid)
+    assert len(ids) == len(set(added))
+    for cid in [*added, "c1#7", "c1#2", "c3#1", "c1#10000", "y"]:
+        assert (cid in ids) == (cid in added), cid
+    assert "c1#07" in ids.others and len(ids.bits["c1"]) == 1000 // 8 + 1
