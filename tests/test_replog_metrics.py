@@ -130,3 +130,13 @@ def test_command_ids_are_a_set() -> None:
     for cid in [*added, "c1#7", "c1#2", "c3#1", "c1#10000", "y"]:
         assert (cid in ids) == (cid in added), cid
     assert "c1#07" in ids.others and len(ids.bits["c1"]) == 1000 // 8 + 1
+
+
+def test_exactly_once_remembers_every_executed_id_for_the_whole_run() -> None:
+    # c1#1 executed again 9000 slots later, after every replica applied them all.
+    events = [applied(slot, node, slot, f"c{2 + slot % 3}#{slot}|get|x")
+              for slot in range(1, 9001) for node in ("r1", "r2", "r3")]
+    first = [applied(0, node, 0, "c1#1|get|x") for node in ("r1", "r2", "r3")]
+    again = [applied(9001, "r1", 9001, "c1#1|get|x")]
+    found = run(first + events + again)[1]
+    assert [(v.invariant, v.instance) for v in found] == [("exactly-once", 9001)]

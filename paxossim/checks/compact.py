@@ -25,7 +25,7 @@ class StringTable:
         self.data = bytearray()
         self.ends = array("q")
         """Where each string ends in ``data`` (it starts where the previous ends)."""
-        self.slots = array("q", bytes(8 * 16))
+        self.slots = array("i", bytes(4 * 16))
         """Index + 1 of the string in each slot (0: empty)."""
 
     def __len__(self) -> int:
@@ -71,7 +71,7 @@ class StringTable:
         return len(self.ends) - 1
 
     def _grow(self) -> None:
-        self.slots = array("q", bytes(16 * len(self.slots)))
+        self.slots = array("i", bytes(8 * len(self.slots)))
         mask = len(self.slots) - 1
         start = 0
         for index, end in enumerate(self.ends):

@@ -70,7 +70,7 @@ class Settled:
     What agreement, validity and integrity still need of such an instance is
     its decision (value, round, time) and who learned it first; a late vote or
     learn of its value changes nothing, and one of another value finds it here.
-    About 20 bytes an instance (the value is an index into the check's
+    About 18 bytes an instance (the value is an index into the check's
     :class:`~paxossim.checks.compact.StringTable` of values clients asked for).
     """
 
@@ -80,10 +80,10 @@ class Settled:
         self.all_voters = all_voters
         self.rounds: list[Any] = []
         self.round_index: dict[Any, int] = {}
-        self.round_of = array("l")
-        self.value_of = array("l")
+        self.round_of = array("i")
+        self.value_of = array("i")
         self.time_of = array("d")
-        self.first_of = array("l")
+        self.first_of = array("H")
         self.masks: dict[int, int] = {}
         """Learner masks other than every honest voter's (a learner that does not vote)."""
 

@@ -39,9 +39,6 @@ from paxossim.protocols.contract import StreamCheck
 from paxossim.protocols.replicated import NOOP, command_id, session_of
 
 PER_SECOND = {"ms": 1000.0, "s": 1.0, "us": 1_000_000.0}
-EXECUTED_KEPT = 4096
-"""Executed command ids a replica's exactly-once check remembers, beyond the
-slots every replica applied (a retried command lands within a few windows)."""
 
 
 class CommandIds:
@@ -122,8 +119,8 @@ class ReplicatedLogCheck(StreamCheck):
         applied are dropped (nothing can disagree with them any more)."""
         self.settled = 0
         """Slots below this were applied by every replica."""
-        self.executed: dict[str, dict[str, int]] = {}
-        """Replica -> command id -> the slot it executed it in."""
+        self.executed: dict[str, CommandIds] = {}
+        """Replica -> the command ids it executed (a bit each: kept for the whole run)."""
         # durability
         self.decided = CommandIds()
         self.puts = CommandIds()
@@ -209,12 +206,13 @@ class ReplicatedLogCheck(StreamCheck):
             self._settle()
         if event.get("executed"):
             cid = command_id(value)
-            done = self.executed.setdefault(node, {})
+            done = self.executed.get(node)
+            if done is None:
+                done = self.executed[node] = CommandIds()
             if cid in done:
                 self.violations.append(Violation(
                     "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
-            done[cid] = slot
-            self._forget_executed(node)
+            done.add(cid)
 
     def _installed(self, event: dict[str, Any]) -> None:
         """State transfer (PBFT): the replica took a state through slot ``upto - 1``
@@ -231,15 +229,6 @@ class ReplicatedLogCheck(StreamCheck):
         for slot in range(self.settled, settled):
             self.reference.pop(slot, None)
         self.settled = max(self.settled, settled)
-
-    def _forget_executed(self, node: str) -> None:
-        """Keep a replica's executed ids only for slots not yet settled by all: an id
-        in a settled slot can only come again through a later slot, and a later
-        slot's value is checked against the settled log by the prefix check."""
-        done = self.executed[node]
-        if len(done) > 2 * EXECUTED_KEPT:
-            for cid in [cid for cid, slot in done.items() if slot < self.settled - EXECUTED_KEPT]:
-                del done[cid]
 
     def _campaign(self, event: dict[str, Any]) -> None:
         self.campaigns += 1
