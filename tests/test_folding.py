@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 from paxossim.checks.folding import FoldingHistory
@@ -106,3 +107,29 @@ def test_settle_key_finds_the_one_block_that_comes_last() -> None:
     stale = [*ops, op("h", "get", "a", 6, 7)]
     found = settle_key("x", stale, None)
     assert isinstance(found, Verdict) and found.ok is False
+
+
+def test_runs_folding_every_few_operations_summarize_as_runs_that_never_fold(
+        monkeypatch: Any) -> None:
+    import paxossim.checks.folding as folding
+    from paxossim.runs import execute
+    from paxossim.scenario.model import load_scenario
+
+    folds: list[object] = []
+
+    def counting(*args: Any) -> object:
+        found = settle_key(*args)
+        folds.append(found)
+        return found
+
+    monkeypatch.setattr(folding, "settle_key", counting)
+    for name, sets in (("leader_partitioned", ['variant="stale-read-leader"']),
+                       ("leader_failover", [])):
+        scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / f"{name}.toml",
+                                 sets)
+        monkeypatch.setattr(folding, "KEEP", 10**9)
+        whole = execute(scenario, 1, keep=False).summary
+        monkeypatch.setattr(folding, "KEEP", 4)
+        assert execute(scenario, 1, keep=False).summary == whole, name
+    assert sum(1 for found in folds if found is not None and not isinstance(found, Verdict)) \
+        > 20

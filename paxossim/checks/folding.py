@@ -95,8 +95,8 @@ class FoldingHistory:
     """Client operations from ``invoke``/``respond`` events, in log order (``position``),
     holding per key only what can still change the verdict."""
 
-    def __init__(self, keep: int = KEEP) -> None:
-        self.keep = keep
+    def __init__(self, keep: int | None = None) -> None:
+        self.keep = KEEP if keep is None else keep
         self.keys: dict[str, _Key] = {}
         self.awaiting: dict[str, _Key] = {}
         """Command id -> the key of each operation not answered yet."""
