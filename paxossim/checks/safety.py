@@ -193,7 +193,9 @@ class SafetyCheck:
         if node not in self.voters:
             return
         instance, value = self.instance_of(event), shared(event[self.rule.value])
-        earlier = self.decision(instance)
+        earlier = self.decided.get(instance)
+        if earlier is None and self.settled.holds(instance):
+            earlier = self.settled.choice(instance, self.allowed.strings)
         if earlier is not None and earlier.value == value and instance not in self.invalid:
             return  # decided, validly: more votes for its value change nothing
         round_ = hashable(event[self.rule.round])
@@ -240,7 +242,8 @@ class SafetyCheck:
                 "validity", choice.instance, choice.time,
                 f"{choice.value!r} was chosen but no client asked for it",
             ))
-        self.settle()
+        if choice.instance == len(self.settled):
+            self.settle()
 
     def drop_tallies(self, choice: Choice) -> None:
         """Forget the instance's tallies of the value just validly decided: did they
@@ -291,16 +294,19 @@ class SafetyCheck:
                 "agreement", instance, time,
                 f"learner {node} learned {value!r} but {choice.value!r} was chosen",
             ))
-        if value not in self.allowed:
+        valid = choice is not None and choice.value == value and instance not in self.invalid
+        if not valid and value not in self.allowed:  # (a valid decision's value was asked for)
             self.violations.append(Violation(
                 "validity", instance, time, f"learner {node} learned {value!r}, which no "
                 "client asked for",
             ))
-        self.settle()
+        if instance == len(self.settled):
+            self.settle()
 
     def settle(self) -> None:
         """Move the next instances into :class:`Settled` while each is decided, validly,
-        and every honest voter's latest word on it is its decided value."""
+        and every honest voter's latest word on it is its decided value (called when
+        the next instance to settle changed: those after it wait for it)."""
         settled, all_voters = self.settled, self.settled.all_voters
         while True:
             instance = len(settled)
@@ -309,8 +315,10 @@ class SafetyCheck:
             if choice is None or learned is None or instance in self.invalid:
                 return
             first, value, mask = learned
-            index = self.allowed.strings.index(value) if type(value) is str else None
-            if value != choice.value or mask & all_voters != all_voters or index is None:
+            if value != choice.value or mask & all_voters != all_voters or type(value) is not str:
+                return
+            index = self.allowed.strings.index(value)
+            if index is None:
                 return
             settled.append(choice, index, first, mask)
             del self.decided[instance], self.learned[instance]

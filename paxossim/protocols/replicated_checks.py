@@ -36,7 +36,7 @@ from paxossim.checks.folding import FoldingHistory
 from paxossim.checks.interning import shared
 from paxossim.checks.safety import Violation
 from paxossim.protocols.contract import StreamCheck
-from paxossim.protocols.replicated import NOOP, command_id, session_of
+from paxossim.protocols.replicated import NOOP, command_id
 
 PER_SECOND = {"ms": 1000.0, "s": 1.0, "us": 1_000_000.0}
 
@@ -55,29 +55,35 @@ class CommandIds:
 
     @staticmethod
     def place(cid: str) -> tuple[str, int] | None:
-        """(client, seq) of an id written the way clients write them, else None."""
-        session = session_of(cid)
-        if session is None or f"{session[0]}#{session[1]}" != cid:
-            return None  # "c1#07" is not "c1#7": ids are compared as text
-        return session
+        """(client, seq) of an id written the way clients write them (``session_of``,
+        with no leading zero: "c1#07" is not "c1#7", ids compare as text), else None."""
+        client, sep, seq = cid.rpartition("#")
+        if sep and seq.isdigit() and seq.isascii() and (seq[0] != "0" or seq == "0"):
+            return client, int(seq)
+        return None
 
-    def add(self, cid: str) -> None:
-        place = self.place(cid)
-        if place is None:
-            if cid not in self.others:
-                self.others.add(shared(cid))
-                self.size += 1
-            return
-        client, seq = place
+    def add(self, cid: str) -> bool:
+        """Add ``cid``; whether it was new."""
+        client, sep, digits = cid.rpartition("#")  # place(), inlined: called per event
+        if not (sep and digits.isdigit() and digits.isascii()
+                and (digits[0] != "0" or digits == "0")):
+            if cid in self.others:
+                return False
+            self.others.add(shared(cid))
+            self.size += 1
+            return True
+        seq = int(digits)
         bits = self.bits.get(client)
         if bits is None:
             bits = self.bits[shared(client)] = bytearray()
         byte, mask = seq >> 3, 1 << (seq & 7)
         if byte >= len(bits):
             bits.extend(bytes(byte + 1 - len(bits)))
-        if not bits[byte] & mask:
-            bits[byte] |= mask
-            self.size += 1
+        if bits[byte] & mask:
+            return False
+        bits[byte] |= mask
+        self.size += 1
+        return True
 
     def __contains__(self, cid: str) -> bool:
         place = self.place(cid)
@@ -209,10 +215,9 @@ class ReplicatedLogCheck(StreamCheck):
             done = self.executed.get(node)
             if done is None:
                 done = self.executed[node] = CommandIds()
-            if cid in done:
+            if not done.add(cid):
                 self.violations.append(Violation(
                     "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
-            done.add(cid)
 
     def _installed(self, event: dict[str, Any]) -> None:
         """State transfer (PBFT): the replica took a state through slot ``upto - 1``
