@@ -20,9 +20,11 @@ folded any more once its settled past is not linearizable or a later read
 returned a value that past overwrote (a stale read, what a broken replica
 gives): such a violation is then reported as a check of the whole history
 reports it. A read of a value folded away before it was answered is still a
-violation, reported as a read of a value no put wrote since the folded block. Memory per key:
-``keep`` operations plus those since its last quiet moment (a key with an
-operation pending for the whole run is never folded).
+violation, reported as a read of a value no put wrote since the folded block.
+
+Memory per key: about twice ``keep`` operations, more while its quiet moments
+are far apart or leave its value open (a key with an operation pending for
+the whole run is never folded).
 
 Command ids are unique (a client's sequence number is durable); the first
 answer to an id counts, as in :class:`~paxossim.checks.linearizability.HistoryBuilder`.

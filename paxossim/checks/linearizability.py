@@ -37,7 +37,9 @@ where it changes nothing), a pending get is dropped (its result is unknown).
 From a run's log, :func:`history_from_events` orders operations by the
 position of their ``invoke`` and ``respond`` events in the log, not by their
 times, so that two events at the same simulated time keep the order in which
-they happened.
+they happened. A run's online check folds each key's settled past into one
+block as it goes (:func:`settle_key`, :mod:`paxossim.checks.folding`), so a
+long run does not hold its whole history.
 """
 
 from __future__ import annotations
