@@ -8,9 +8,10 @@ child steps the simulation in 100 slices of simulated time and records the
 wall clock, its own CPU time and the commands committed (answered to clients)
 at each, so the wall time per committed command of the first and the last
 tenth of the run can be compared (and the CPU time, which other processes on
-a shared machine disturb less). Printed: a table, and the checks of issue 8 item 7 (peak RSS
-under 300 MB, 60-minute peak within 1.5x of the 10-minute one, the last tenth
-no costlier per command than the first).
+a shared machine disturb less). Printed: a table; the CPU cost per command of
+each tenth of the longest run and its least-squares trend; and the checks of
+issue 8 item 7 (peak RSS under 300 MB, 60-minute peak within 1.5x of the
+10-minute one, the last tenth no costlier per command than the first).
 
 Each child runs as ``paxossim run`` does (``runs.execute``): the log streams
 into a file (in a temporary folder) while the checks and the summary read
