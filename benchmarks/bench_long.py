@@ -5,11 +5,13 @@ random crashes, open-loop clients) for a 10-minute and a 60-minute horizon of
 simulated time, each in a child process of its own so that each reports its
 own peak RSS (VmHWM from /proc/self/status, read at the end of the run). The
 child steps the simulation in 100 slices of simulated time and records the
-wall clock and the commands committed (answered to clients) at each, so the
-wall time per committed command of the first and the last tenth of the run
-can be compared. Printed: a table, and the checks of issue 8 item 7 (peak RSS
-under 300 MB, 60-minute peak within 1.5x of the 10-minute one, the last tenth
-no costlier per command than the first).
+wall clock, its own CPU time and the commands committed (answered to clients)
+at each, so the wall time per committed command of the first and the last
+tenth of the run can be compared (and the CPU time, which other processes on
+a shared machine disturb less). Printed: a table; the CPU cost per command of
+each tenth of the longest run and its least-squares trend; and the checks of
+issue 8 item 7 (peak RSS under 300 MB, 60-minute peak within 1.5x of the
+10-minute one, the last tenth no costlier per command than the first).
 
 Each child runs as ``paxossim run`` does (``runs.execute``): the log streams
 into a file (in a temporary folder) while the checks and the summary read
@@ -71,12 +73,14 @@ def child(minutes: float, seed: int, no_log: bool, max_rss_mb: float) -> dict[st
     scenario = load_scenario(SCENARIO, [f"horizon={horizon}"])
     base_rss = status_mib("VmRSS")
     started = time.perf_counter()
-    marks: list[tuple[float, int]] = [(0.0, 0)]
+    cpu = time.process_time()
+    marks: list[tuple[float, int, float]] = [(0.0, 0, 0.0)]
     reached = [0.0]
 
     def mark(sim: Simulation) -> None:
         reached[0] = sim.env.now
-        marks.append((time.perf_counter() - started, committed(sim)))
+        marks.append((time.perf_counter() - started, committed(sim),
+                      time.process_time() - cpu))
         if status_mib("VmRSS") > max_rss_mb:
             raise RssCap
 
@@ -110,19 +114,39 @@ def run_child(minutes: float, args: argparse.Namespace) -> dict[str, Any] | None
     return result
 
 
-def tenth_cost(marks: list[tuple[float, int]], first: bool) -> float:
-    """Wall ms per committed command over the first or the last tenth of the slices run."""
+def tenth_cost(marks: list[list[float]], first: bool, clock: int = 0) -> float:
+    """Wall (``clock`` 0) or CPU (2) ms per committed command over the first or the
+    last tenth of the slices run."""
     tenth = max(1, (len(marks) - 1) // 10)
-    (wall0, done0), (wall1, done1) = (marks[0], marks[tenth]) if first else \
-        (marks[-1 - tenth], marks[-1])
-    return 1000 * (wall1 - wall0) / max(1, done1 - done0)
+    start, end = (marks[0], marks[tenth]) if first else (marks[-1 - tenth], marks[-1])
+    return 1000 * (end[clock] - start[clock]) / max(1, end[1] - start[1])
+
+
+def tenth_costs(marks: list[list[float]]) -> list[float]:
+    """CPU ms per committed command in each tenth of the slices run."""
+    step = max(1, (len(marks) - 1) // 10)
+    return [1000 * (marks[i + step][2] - marks[i][2]) / max(1, marks[i + step][1] - marks[i][1])
+            for i in range(0, len(marks) - step, step)]
+
+
+def trend(costs: list[float]) -> float:
+    """Least-squares slope per tenth, as a fraction of the mean: what a growing cost
+    per command shows, which one tenth against another hides in the noise of a
+    shared machine and of when the random crashes fall."""
+    n = len(costs)
+    if n < 2:
+        return 0.0
+    mean_x, mean_y = (n - 1) / 2, sum(costs) / n
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(costs)) / \
+        sum((x - mean_x) ** 2 for x in range(n))
+    return slope / mean_y
 
 
 def report(results: dict[float, dict[str, Any]]) -> None:
     print(f"{'horizon':>8} {'reached':>8} {'peak MiB':>9} {'sent':>10} {'committed':>10} "
           f"{'wall s':>8} {'ms/cmd 1st':>10} {'ms/cmd last':>11}")
     for minutes, r in results.items():
-        wall, done = r["marks"][-1]
+        wall, done = r["marks"][-1][:2]
         partial = r["reached_minutes"] < minutes
         print(f"{minutes:>6g}m {r['reached_minutes']:>7.1f}m {r['peak_mib']:>9.0f} "
               f"{r['sent']:>10} {done:>10} {wall:>8.1f} {tenth_cost(r['marks'], True):>10.3f} "
@@ -132,6 +156,9 @@ def report(results: dict[float, dict[str, Any]]) -> None:
             print(f"{'':>8} extrapolated wall for {minutes:g} min: "
                   f"{wall * minutes / r['reached_minutes']:.0f} s (linear, from the part run)")
     longest = results[max(results)]
+    tenths = tenth_costs(longest["marks"])
+    print("CPU ms/command per tenth of the longest run: " + " ".join(f"{c:.3f}" for c in tenths)
+          + f" (least-squares trend {trend(tenths):+.1%} of the mean per tenth)")
     complete = all(r["reached_minutes"] >= m for m, r in results.items())
     checks = [("peak RSS < 300 MB (longest run)", longest["peak_mib"] * 1.048576 < 300)]
     if len(results) > 1 and complete:  # peaks of runs cut short compare nothing
@@ -141,6 +168,9 @@ def report(results: dict[float, dict[str, Any]]) -> None:
     first, last = tenth_cost(longest["marks"], True), tenth_cost(longest["marks"], False)
     checks.append((f"last tenth {last:.3f} <= first tenth {first:.3f} ms/command "
                    "(longest run)", last <= first))
+    first, last = (tenth_cost(longest["marks"], which, clock=2) for which in (True, False))
+    checks.append((f"  the same in CPU time of the run's process: last tenth {last:.3f}, "
+                   f"first {first:.3f} ms/command", last <= first))
     if not complete:
         checks.append(("every run reached its horizon", False))
     for label, ok in checks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paxossim.protocols.replicated_checks import ReplicatedLogCheck
+from paxossim.protocols.replicated_checks import CommandIds, ReplicatedLogCheck
 
 NODES = {"r1": ["replica"], "r2": ["replica"], "r3": ["replica"], "c1": ["client"]}
 
@@ -110,3 +110,33 @@ def test_downtime_counts_each_crash_of_the_only_leader_until_the_next_election()
     ]
     assert run(events)[0]["leader_crash_downtime"]["values"] == [30.0]
     assert run(events[:3])[0]["leader_crash_downtime"] is None
+
+
+def test_a_put_acknowledged_before_it_is_decided_is_durable_once_decided() -> None:
+    invoke = {"t": 0, "ev": "invoke", "node": "c1", "id": "c1#1", "op": "put", "key": "x",
+              "value": "c1#1"}
+    answer = {"t": 5, "ev": "respond", "node": "c1", "id": "c1#1", "result": "ok"}
+    learned = {"t": 7, "ev": "learned", "node": "r1", "instance": 0, "value": "c1#1|put|x|c1#1"}
+    assert run([invoke, answer, learned])[1] == []
+    assert [v.time for v in run([invoke, answer, answer])[1]] == [5, 5]
+
+
+def test_command_ids_are_a_set() -> None:
+    ids = CommandIds()
+    added = ["c1#1", "c1#9", "c2#1", "c1#07", "noop", "x", "c1#", "#3", "c1#9", "c1#1000"]
+    for cid in added:
+        ids.add(cid)
+    assert len(ids) == len(set(added))
+    for cid in [*added, "c1#7", "c1#2", "c3#1", "c1#10000", "y"]:
+        assert (cid in ids) == (cid in added), cid
+    assert "c1#07" in ids.others and len(ids.bits["c1"]) == 1000 // 8 + 1
+
+
+def test_exactly_once_remembers_every_executed_id_for_the_whole_run() -> None:
+    # c1#1 executed again 9000 slots later, after every replica applied them all.
+    events = [applied(slot, node, slot, f"c{2 + slot % 3}#{slot}|get|x")
+              for slot in range(1, 9001) for node in ("r1", "r2", "r3")]
+    first = [applied(0, node, 0, "c1#1|get|x") for node in ("r1", "r2", "r3")]
+    again = [applied(9001, "r1", 9001, "c1#1|get|x")]
+    found = run(first + events + again)[1]
+    assert [(v.invariant, v.instance) for v in found] == [("exactly-once", 9001)]

@@ -200,12 +200,12 @@ class CausalLog:
                    hashable(event[safety.rule.value]))
             votes = self.tallies.setdefault(key, [])
             votes.append(pos)
-        before, decided = len(safety.violations), len(safety.decided)
+        before, decided = len(safety.violations), safety.decisions
         safety.feed(event)
         found = len(safety.violations) - before
         self.located += [pos] * found
         self.related += [tuple(votes)] * found
-        if len(safety.decided) > decided:
+        if safety.decisions > decided:
             self.first.setdefault(instance, []).extend(votes)
         elif kind == safety.learn_kind and node not in self.untrusted \
                 and instance not in self.learned:

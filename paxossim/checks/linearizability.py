@@ -37,14 +37,16 @@ where it changes nothing), a pending get is dropped (its result is unknown).
 From a run's log, :func:`history_from_events` orders operations by the
 position of their ``invoke`` and ``respond`` events in the log, not by their
 times, so that two events at the same simulated time keep the order in which
-they happened.
+they happened. A run's online check folds each key's settled past into one
+block as it goes (:func:`settle_key`, :mod:`paxossim.checks.folding`), so a
+long run does not hold its whole history.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from paxossim.checks.interning import shared
@@ -121,22 +123,27 @@ def check_history(
 
 
 def check_key(
-    key: str, operations: list[Operation], initial: str | None, budget: int = DEFAULT_BUDGET
+    key: str, operations: list[Operation], initial: str | None, budget: int = DEFAULT_BUDGET,
+    start: Block | None = None,
 ) -> Verdict:
-    """One key's verdict: the cluster method if puts write distinct values, else search."""
+    """One key's verdict: the cluster method if puts write distinct values, else search.
+
+    ``start``: the block a settled past was folded into (see :func:`settle_key`);
+    ``operations`` then are those after it, and the key starts from its value.
+    """
     ops = [o for o in operations if not (o.op == "get" and o.response is None)]
+    state = start.value(initial) if start is not None else initial
     written = [o.value for o in ops if o.op == "put"]
-    if len(set(written)) == len(written) and initial not in written:
-        return check_key_clusters(key, ops, initial)
-    return check_key_search(key, ops, initial, budget)
+    if len(set(written)) == len(written) and state not in written:
+        return check_key_clusters(key, ops, initial, start)
+    return check_key_search(key, ops, state, budget)
 
 
 @dataclass
-class _Block:
-    """A put (None: the initial value) and the gets that read its value."""
+class Block:
+    """A put (None: the initial value) and the gets that read its value, as spans."""
 
     put: Operation | None
-    gets: list[Operation]
     lo: float = math.inf
     """Earliest response of the block's operations."""
     hi: float = -math.inf
@@ -155,26 +162,76 @@ class _Block:
         if operation.invoke > self.hi:
             self.hi, self.last = operation.invoke, operation
 
+    def value(self, initial: str | None) -> str | None:
+        """The value the block's gets read."""
+        return initial if self.put is None else self.put.value
+
     def name(self, initial: str | None) -> str:
         if self.put is None:
             return f"the initial value {initial!r}"
         return self.put.describe()
 
 
-def check_key_clusters(key: str, ops: list[Operation], initial: str | None) -> Verdict:
-    """The cluster method for puts of distinct values (see the module docstring)."""
+def check_key_clusters(key: str, ops: list[Operation], initial: str | None,
+                       start: Block | None = None) -> Verdict:
+    """The cluster method for puts of distinct values (see the module docstring);
+    ``start`` as for :func:`check_key`."""
+    blocks = _blocks(key, ops, initial, start)
+    if isinstance(blocks, Verdict):
+        return blocks
+    return _order(key, blocks, initial, len(ops))
+
+
+def settle_key(key: str, ops: list[Operation], start: Block | None) -> Block | Verdict | None:
+    """The block that comes last in every linearization of ``ops`` (answered
+    operations of one key, after ``start``), if there is exactly one.
+
+    What :class:`paxossim.checks.folding.FoldingHistory` folds a key's settled
+    past into. A Verdict when ``ops`` are not linearizable; None when the
+    cluster method does not apply (a value put twice) or more than one block
+    may come last (the key's value is not known yet).
+    """
+    written = [o.value for o in ops if o.op == "put"]
+    if len(set(written)) != len(written) or (start is not None and
+                                             start.value(None) in written):
+        return None
+    blocks = _blocks(key, ops, None, start)
+    if isinstance(blocks, Verdict):
+        return blocks
+    verdict = _order(key, blocks, None, len(ops))
+    if verdict.ok is False:
+        return verdict
+    # A block can come last iff no other block has an operation invoked after
+    # one of its own was answered (it has no successor): lo >= every other hi.
+    spans = sorted(blocks.values(), key=lambda b: b.hi, reverse=True)
+
+    def latest_other(block: Block) -> float:
+        others = spans[1:] if block is spans[0] else spans
+        return others[0].hi if others else -math.inf
+
+    last = [b for b in spans if b.lo >= latest_other(b)]
+    if len(last) != 1:
+        return None
+    last[0].gone = False
+    return last[0]
+
+
+def _blocks(key: str, ops: list[Operation], initial: str | None,
+            start: Block | None) -> dict[str | None, Block] | Verdict:
+    """Each value's block, or the violation of a get that no put explains."""
     n = len(ops)
-    blocks: dict[str | None, _Block] = {initial: _Block(None, [], -math.inf, -math.inf)}
+    head = Block(None, -math.inf, -math.inf) if start is None else replace(start)
+    blocks: dict[str | None, Block] = {head.value(initial): head}
     for operation in ops:
         if operation.op == "put":
-            blocks[operation.value] = _Block(operation, [])
+            blocks[operation.value] = Block(operation)
     for operation in ops:
         block = blocks.get(operation.value)
         if operation.op == "get":
             if block is None:
+                since = "" if start is None else f" since {start.name(initial)} took effect"
                 return Verdict(False, key, f"key {key!r}: {operation.describe()} read a value "
-                               "no put wrote", n, operation.shown_start)
-            block.gets.append(operation)
+                               f"no put wrote{since}", n, operation.shown_start)
             put = block.put
             if put is not None and operation.response is not None \
                     and operation.response < put.invoke:
@@ -183,8 +240,12 @@ def check_key_clusters(key: str, ops: list[Operation], initial: str | None) -> V
                                put.shown_start)
         assert block is not None
         block.add(operation)
-    # Kahn's algorithm: a block may go first iff no other remaining block has an
-    # operation that ended before one of its own began (hi <= every other lo).
+    return blocks
+
+
+def _order(key: str, blocks: dict[str | None, Block], initial: str | None, n: int) -> Verdict:
+    """Kahn's algorithm: a block may go first iff no other remaining block has an
+    operation that ended before one of its own began (hi <= every other lo)."""
     by_lo = sorted(blocks.values(), key=lambda b: b.lo)
     by_hi = sorted(blocks.values(), key=lambda b: b.hi)
     lo_index = hi_index = 0
@@ -217,10 +278,10 @@ def check_key_clusters(key: str, ops: list[Operation], initial: str | None) -> V
     return Verdict(True, key, "", n)
 
 
-def _explain_cycle(key: str, a: _Block, b: _Block, initial: str | None) -> str:
+def _explain_cycle(key: str, a: Block, b: Block, initial: str | None) -> str:
     """Blocks a and b must each come before the other: say why, with the operations."""
 
-    def before(x: _Block, y: _Block) -> str:
+    def before(x: Block, y: Block) -> str:
         assert y.last is not None
         if x.first is None:
             return f"{x.name(initial)} held before {y.last.describe()} began"

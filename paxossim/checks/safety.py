@@ -18,9 +18,11 @@ count: their events are skipped.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from paxossim.checks.compact import StringTable, ValueSet
 from paxossim.checks.interning import shared
 from paxossim.protocols.contract import Protocol
 from paxossim.protocols.quorums import Quorums
@@ -62,12 +64,65 @@ def quorums_of(scenario: dict[str, Any], protocol: Protocol) -> Quorums:
     return Quorums.of(voters, sizes.get("phase1"), sizes.get("phase2"))
 
 
+class Settled:
+    """Instances 0, 1, 2, ... that are decided and learned by every honest voter, in columns.
+
+    What agreement, validity and integrity still need of such an instance is
+    its decision (value, round, time) and who learned it first; a late vote or
+    learn of its value changes nothing, and one of another value finds it here.
+    About 18 bytes an instance (the value is an index into the check's
+    :class:`~paxossim.checks.compact.StringTable` of values clients asked for).
+    """
+
+    def __init__(self, nodes: list[str], all_voters: int) -> None:
+        self.nodes = nodes
+        self.node_index = {name: index for index, name in enumerate(nodes)}
+        self.all_voters = all_voters
+        self.rounds: list[Any] = []
+        self.round_index: dict[Any, int] = {}
+        self.round_of = array("i")
+        self.value_of = array("i")
+        self.time_of = array("d")
+        self.first_of = array("H")
+        self.masks: dict[int, int] = {}
+        """Learner masks other than every honest voter's (a learner that does not vote)."""
+
+    def __len__(self) -> int:
+        return len(self.time_of)
+
+    def append(self, choice: Choice, value: int, first: str, mask: int) -> None:
+        index = self.round_index.get(choice.round)
+        if index is None:
+            index = self.round_index[choice.round] = len(self.rounds)
+            self.rounds.append(choice.round)
+        if mask != self.all_voters:
+            self.masks[len(self)] = mask
+        self.round_of.append(index)
+        self.value_of.append(value)
+        self.time_of.append(choice.time)
+        self.first_of.append(self.node_index[first])
+
+    def holds(self, instance: Any) -> bool:
+        return type(instance) is int and 0 <= instance < len(self.time_of)
+
+    def choice(self, instance: int, values: StringTable) -> Choice:
+        return Choice(instance, values[self.value_of[instance]],
+                      self.rounds[self.round_of[instance]], self.time_of[instance])
+
+    def learned(self, instance: int, values: StringTable) -> tuple[str, Any, int]:
+        return (self.nodes[self.first_of[instance]], values[self.value_of[instance]],
+                self.masks.get(instance, self.all_voters))
+
+
 class SafetyCheck:
     """Agreement, validity and integrity, fed one event at a time.
 
     Memory grows with the number of instances, not with the number of events
-    or nodes: a vote tally is a bit mask, dropped once it reaches a quorum, and
-    what the nodes learned in an instance is one value and one bit mask.
+    or nodes, and slowly: a vote tally is a bit mask, dropped once it reaches a
+    quorum (or once its value is decided); what the nodes learned in an
+    instance is one value and one bit mask; an instance decided and learned by
+    every honest voter moves into :class:`Settled` columns; the values clients
+    asked for are kept as bytes (:class:`~paxossim.checks.compact.ValueSet`).
     """
 
     def __init__(self, scenario: dict[str, Any], protocol: Protocol) -> None:
@@ -88,20 +143,26 @@ class SafetyCheck:
         self.voters = frozenset(self.quorums.voters) - byzantine
         self.untrusted = frozenset(byzantine)
         self.bit = {name: 1 << index for index, name in enumerate(scenario["nodes"])}
-        self.allowed: set[Any] = set()
-        self.tallies: dict[tuple[Any, Any, Any], int] = {}
-        """Votes so far (a bit mask of voters) per (instance, round, value)."""
+        self.allowed = ValueSet()
+        self.tallies: dict[Any, dict[tuple[Any, Any], int]] = {}
+        """Votes so far (a bit mask of voters) per instance, per (round, value)."""
         self.decided: dict[Any, Choice] = {}
-        """The first decision in each instance."""
+        """The first decision in each instance not :class:`Settled` yet."""
+        self.decisions = 0
+        """Instances decided so far."""
+        self.invalid: set[Any] = set()
+        """Instances whose first decision was a value no client had asked for (rare)."""
         self.conflicts: set[tuple[Any, Any, Any]] = set()
         """Tallies that reached a quorum for another value or round than the
         instance's first decision (a violation already: rare)."""
         self.first_choice: Choice | None = None
         self.learned: dict[Any, tuple[str, Any, int]] = {}
-        """Per instance: the first honest node that learned a value, the value, and a
-        bit mask of the nodes whose latest word on the instance is that value."""
+        """Per instance not settled: the first honest node that learned a value, the
+        value, and a bit mask of the nodes whose latest word on the instance is that value."""
         self.strays: dict[tuple[str, Any], Any] = {}
         """(node, instance) -> the other value a node learned there (a violation: rare)."""
+        self.settled = Settled(list(scenario["nodes"]),
+                               sum(self.bit[name] for name in self.voters))
         self.violations: list[Violation] = []
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -109,7 +170,7 @@ class SafetyCheck:
         untrusted = event.get("node") in self.untrusted
         if kind in self.proposal_kinds:
             if not (untrusted and kind in self.claims):  # a liar's word is no request
-                self.allowed.add(shared(event["value"]))
+                self.allowed.add(event["value"])
         elif untrusted:
             return
         elif kind == self.vote_kind:
@@ -120,34 +181,55 @@ class SafetyCheck:
     def instance_of(self, event: dict[str, Any]) -> Any:
         return event.get(self.rule.instance, 0) if self.rule.instance else 0
 
+    def decision(self, instance: Any) -> Choice | None:
+        """The first decision in ``instance``, if any (settled or not)."""
+        choice = self.decided.get(instance)
+        if choice is None and self.settled.holds(instance):
+            return self.settled.choice(instance, self.allowed.strings)
+        return choice
+
     def vote(self, event: dict[str, Any]) -> None:
         node = event["node"]
         if node not in self.voters:
             return
         instance, value = self.instance_of(event), shared(event[self.rule.value])
+        earlier = self.decided.get(instance)
+        if earlier is None and self.settled.holds(instance):
+            earlier = self.settled.choice(instance, self.allowed.strings)
+        if earlier is not None and earlier.value == value and instance not in self.invalid:
+            return  # decided, validly: more votes for its value change nothing
         round_ = hashable(event[self.rule.round])
-        key = (instance, round_, value)
-        mask = self.tallies.get(key)
+        tallies = self.tallies.get(instance)
+        mask = tallies.get((round_, value)) if tallies is not None else None
         if mask is None:
-            earlier = self.decided.get(instance)
             if earlier is not None and (earlier.round, earlier.value) == (round_, value):
                 return  # decided already: later votes change nothing
-            if key in self.conflicts:
+            if (instance, round_, value) in self.conflicts:
                 return
             mask = 0
         mask |= self.bit[node]
         if mask.bit_count() < self.quorums.phase2:
-            self.tallies[key] = mask
+            if tallies is None:
+                tallies = self.tallies[instance] = {}
+            tallies[(round_, value)] = mask
             return
-        self.tallies.pop(key, None)
-        if instance in self.decided:
-            self.conflicts.add(key)
+        if tallies is not None:
+            tallies.pop((round_, value), None)
+        if earlier is not None:
+            self.conflicts.add((instance, round_, value))
         self.decide(Choice(instance, value, round_, event["t"]))
 
     def decide(self, choice: Choice) -> None:
         if self.first_choice is None:
             self.first_choice = choice
-        earlier = self.decided.setdefault(choice.instance, choice)
+        earlier = self.decision(choice.instance)
+        if earlier is None:
+            earlier = self.decided[choice.instance] = choice
+            self.decisions += 1
+            if choice.value in self.allowed:
+                self.drop_tallies(choice)
+            else:
+                self.invalid.add(choice.instance)
         if earlier.value != choice.value:
             self.violations.append(Violation(
                 "agreement", choice.instance, choice.time,
@@ -160,12 +242,32 @@ class SafetyCheck:
                 "validity", choice.instance, choice.time,
                 f"{choice.value!r} was chosen but no client asked for it",
             ))
+        if choice.instance == len(self.settled):
+            self.settle()
+
+    def drop_tallies(self, choice: Choice) -> None:
+        """Forget the instance's tallies of the value just validly decided: did they
+        reach a quorum, they would decide it again, which changes nothing."""
+        tallies = self.tallies.get(choice.instance)
+        if tallies is None:
+            return
+        for key in [key for key in tallies if key[1] == choice.value]:
+            del tallies[key]
+        if not tallies:
+            del self.tallies[choice.instance]
 
     def learn(self, event: dict[str, Any]) -> None:
         node, value, time = shared(event["node"]), shared(event["value"]), event["t"]
         instance = self.instance_of(event)
         bit = self.bit[node]
         first = self.learned.get(instance)
+        if first is None and self.settled.holds(instance):
+            first = self.settled.learned(instance, self.allowed.strings)
+            if first[1] == value and first[2] & bit:
+                return  # settled, and the node says again what it said: nothing changes
+            # Anything else is judged as if the instance had never been settled.
+            self.learned[instance] = first
+            self.decided[instance] = self.settled.choice(instance, self.allowed.strings)
         if first is None:
             self.learned[instance] = first = (node, value, 0)
         other, first_value, mask = first
@@ -186,17 +288,40 @@ class SafetyCheck:
                 "agreement", instance, time,
                 f"learner {node} learned {value!r} but {other} learned {first_value!r}",
             ))
-        choice = self.decided.get(instance)
+        choice = self.decision(instance)
         if choice is not None and choice.value != value:
             self.violations.append(Violation(
                 "agreement", instance, time,
                 f"learner {node} learned {value!r} but {choice.value!r} was chosen",
             ))
-        if value not in self.allowed:
+        valid = choice is not None and choice.value == value and instance not in self.invalid
+        if not valid and value not in self.allowed:  # (a valid decision's value was asked for)
             self.violations.append(Violation(
                 "validity", instance, time, f"learner {node} learned {value!r}, which no "
                 "client asked for",
             ))
+        if instance == len(self.settled):
+            self.settle()
+
+    def settle(self) -> None:
+        """Move the next instances into :class:`Settled` while each is decided, validly,
+        and every honest voter's latest word on it is its decided value (called when
+        the next instance to settle changed: those after it wait for it)."""
+        settled, all_voters = self.settled, self.settled.all_voters
+        while True:
+            instance = len(settled)
+            choice = self.decided.get(instance)
+            learned = self.learned.get(instance)
+            if choice is None or learned is None or instance in self.invalid:
+                return
+            first, value, mask = learned
+            if value != choice.value or mask & all_voters != all_voters or type(value) is not str:
+                return
+            index = self.allowed.strings.index(value)
+            if index is None:
+                return
+            settled.append(choice, index, first, mask)
+            del self.decided[instance], self.learned[instance]
 
 
 _NOTHING = object()

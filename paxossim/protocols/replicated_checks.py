@@ -16,28 +16,82 @@ send to client response) p50/p99; throughput; network messages per committed
 command; elections held and won; time without a leader; and the downtime
 after each crash of the leader (to the next election won).
 
-Everything is computed as the events stream by; what is kept grows with the
-number of commands (the history, the decided command ids), not with the
-number of events.
+Everything is computed as the events stream by. What is kept for the whole
+run grows with the number of commands, slowly: a bit per decided command id
+and per put (:class:`CommandIds`), 8 bytes per commit latency, the acks of
+puts not decided yet; the client history is folded as it settles
+(:class:`~paxossim.checks.folding.FoldingHistory`) and the prefix check
+forgets slots every replica applied.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from paxossim.checks.folding import FoldingHistory
 from paxossim.checks.interning import shared
-from paxossim.checks.linearizability import HistoryBuilder, check_history
 from paxossim.checks.safety import Violation
 from paxossim.protocols.contract import StreamCheck
 from paxossim.protocols.replicated import NOOP, command_id
 
 PER_SECOND = {"ms": 1000.0, "s": 1.0, "us": 1_000_000.0}
-EXECUTED_KEPT = 4096
-"""Executed command ids a replica's exactly-once check remembers, beyond the
-slots every replica applied (a retried command lands within a few windows)."""
+
+
+class CommandIds:
+    """A set of command ids: a client's ``<client>#<seq>`` as one bit of a bitmap
+    per client (sequence numbers are dense), any other id in a ``set``."""
+
+    def __init__(self) -> None:
+        self.bits: dict[str, bytearray] = {}
+        self.others: set[str] = set()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @staticmethod
+    def place(cid: str) -> tuple[str, int] | None:
+        """(client, seq) of an id written the way clients write them (``session_of``,
+        with no leading zero: "c1#07" is not "c1#7", ids compare as text), else None."""
+        client, sep, seq = cid.rpartition("#")
+        if sep and seq.isdigit() and seq.isascii() and (seq[0] != "0" or seq == "0"):
+            return client, int(seq)
+        return None
+
+    def add(self, cid: str) -> bool:
+        """Add ``cid``; whether it was new."""
+        client, sep, digits = cid.rpartition("#")  # place(), inlined: called per event
+        if not (sep and digits.isdigit() and digits.isascii()
+                and (digits[0] != "0" or digits == "0")):
+            if cid in self.others:
+                return False
+            self.others.add(shared(cid))
+            self.size += 1
+            return True
+        seq = int(digits)
+        bits = self.bits.get(client)
+        if bits is None:
+            bits = self.bits[shared(client)] = bytearray()
+        byte, mask = seq >> 3, 1 << (seq & 7)
+        if byte >= len(bits):
+            bits.extend(bytes(byte + 1 - len(bits)))
+        if bits[byte] & mask:
+            return False
+        bits[byte] |= mask
+        self.size += 1
+        return True
+
+    def __contains__(self, cid: str) -> bool:
+        place = self.place(cid)
+        if place is None:
+            return cid in self.others
+        bits = self.bits.get(place[0])
+        byte = place[1] >> 3
+        return bits is not None and byte < len(bits) and bool(bits[byte] & 1 << (place[1] & 7))
 
 
 class ReplicatedLogCheck(StreamCheck):
@@ -71,17 +125,18 @@ class ReplicatedLogCheck(StreamCheck):
         applied are dropped (nothing can disagree with them any more)."""
         self.settled = 0
         """Slots below this were applied by every replica."""
-        self.executed: dict[str, dict[str, int]] = {}
-        """Replica -> command id -> the slot it executed it in."""
+        self.executed: dict[str, CommandIds] = {}
+        """Replica -> the command ids it executed (a bit each: kept for the whole run)."""
         # durability
-        self.decided: set[str] = set()
-        self.puts: set[str] = set()
+        self.decided = CommandIds()
+        self.puts = CommandIds()
         self.acknowledged: list[tuple[float, str, str]] = []
-        """(time, command id, client) of every put a client was told succeeded."""
+        """(time, command id, client) of each put a client was told succeeded that was
+        not decided yet (one decided by then is durable: decisions are final)."""
         # figures
-        self.history = HistoryBuilder()
+        self.history = FoldingHistory()
         self.invoked: dict[str, float] = {}
-        self.latencies: list[float] = []
+        self.latencies = array("d")
         self.first_invoke: float | None = None
         self.last_response = 0.0
         self.network_messages = self.replica_messages = 0
@@ -122,7 +177,7 @@ class ReplicatedLogCheck(StreamCheck):
         if self.first_invoke is None:
             self.first_invoke = event["t"]
         if event["op"] == "put":
-            self.puts.add(shared(event["id"]))
+            self.puts.add(event["id"])
 
     def _respond(self, event: dict[str, Any]) -> None:
         self.history.respond(self.position, event)
@@ -130,13 +185,13 @@ class ReplicatedLogCheck(StreamCheck):
         if invoked is not None:
             self.latencies.append(event["t"] - invoked)
             self.last_response = event["t"]
-        if event["id"] in self.puts:
+        if event["id"] in self.puts and event["id"] not in self.decided:
             self.acknowledged.append((event["t"], shared(event["id"]), shared(event["node"])))
 
     def _learned(self, event: dict[str, Any]) -> None:
         if event["node"] in self.untrusted:
             return
-        self.decided.add(shared(command_id(event["value"])))
+        self.decided.add(command_id(event["value"]))
 
     def _applied(self, event: dict[str, Any]) -> None:
         node, slot, value, time = event["node"], event["instance"], event["value"], event["t"]
@@ -157,12 +212,12 @@ class ReplicatedLogCheck(StreamCheck):
             self._settle()
         if event.get("executed"):
             cid = command_id(value)
-            done = self.executed.setdefault(node, {})
-            if cid in done:
+            done = self.executed.get(node)
+            if done is None:
+                done = self.executed[node] = CommandIds()
+            if not done.add(cid):
                 self.violations.append(Violation(
                     "exactly-once", slot, time, f"{node} executed command {cid} a second time"))
-            done[cid] = slot
-            self._forget_executed(node)
 
     def _installed(self, event: dict[str, Any]) -> None:
         """State transfer (PBFT): the replica took a state through slot ``upto - 1``
@@ -179,15 +234,6 @@ class ReplicatedLogCheck(StreamCheck):
         for slot in range(self.settled, settled):
             self.reference.pop(slot, None)
         self.settled = max(self.settled, settled)
-
-    def _forget_executed(self, node: str) -> None:
-        """Keep a replica's executed ids only for slots not yet settled by all: an id
-        in a settled slot can only come again through a later slot, and a later
-        slot's value is checked against the settled log by the prefix check."""
-        done = self.executed[node]
-        if len(done) > 2 * EXECUTED_KEPT:
-            for cid in [cid for cid, slot in done.items() if slot < self.settled - EXECUTED_KEPT]:
-                del done[cid]
 
     def _campaign(self, event: dict[str, Any]) -> None:
         self.campaigns += 1
@@ -224,7 +270,7 @@ class ReplicatedLogCheck(StreamCheck):
                       f"{client} but is in no replica's decided log")
             for time, cid, client in self.acknowledged if cid not in self.decided
         ]
-        verdict = check_history(self.history.operations())
+        verdict = self.history.verdict()
         if verdict.ok is False:
             time = verdict.time if verdict.time is not None else end
             violations.append(Violation("linearizability", verdict.key, time, verdict.detail))
@@ -234,32 +280,32 @@ class ReplicatedLogCheck(StreamCheck):
         return {"replicated_log": figures}, violations
 
     def figures(self, end: float) -> dict[str, Any]:
-        committed = {cid for cid in self.decided if cid != command_id(NOOP)}
+        committed = len(self.decided) - (command_id(NOOP) in self.decided)
         answered = len(self.latencies)
         throughput = None
         factor = PER_SECOND.get(self.scenario.get("time_unit", "ms"))
         first = self.first_invoke
         if answered and first is not None and self.last_response > first and factor:
             throughput = answered / (self.last_response - first) * factor
-        array = np.array(self.latencies) if self.latencies else None
+        samples = np.array(self.latencies) if self.latencies else None
         without = self.without_leader + (
             end - self.leaderless_since if self.leaderless_since is not None else 0.0)
         return {
             "commands_invoked": answered + len(self.invoked),
             "commands_answered": answered,
-            "commands_committed": len(committed),
-            "commit_latency": None if array is None else {
-                "p50": float(np.percentile(array, 50)),
-                "p99": float(np.percentile(array, 99)),
-                "mean": float(array.mean()),
-                "max": float(array.max()),
+            "commands_committed": committed,
+            "commit_latency": None if samples is None else {
+                "p50": float(np.percentile(samples, 50)),
+                "p99": float(np.percentile(samples, 99)),
+                "mean": float(samples.mean()),
+                "max": float(samples.max()),
             },
             "throughput_per_s": throughput,
             "network_messages": self.network_messages,
             "messages_per_command": (
-                self.network_messages / len(committed) if committed else None),
+                self.network_messages / committed if committed else None),
             "replica_messages_per_command": (
-                self.replica_messages / len(committed) if committed else None),
+                self.replica_messages / committed if committed else None),
             "elections": self.campaigns,
             "leaders_elected": self.elected,
             "time_without_leader": without if self.campaigns else None,
