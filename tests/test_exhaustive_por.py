@@ -144,3 +144,13 @@ def test_multipaxos_stale_read_leader_is_found_and_replayed(tmp_path: Path) -> N
 def test_correct_multipaxos_has_no_violation_within_the_bounds() -> None:
     result = search(load_scenario(MULTIPAXOS), Bounds(10, timers=2))
     assert not result.found and result.depth == 10 and result.distinct > 10_000
+
+
+def test_a_reduced_search_cut_by_depth_says_it_proves_less() -> None:
+    cut = CliRunner().invoke(main, ["check", str(ROLES), "--exhaustive", "--reduction",
+                                    "--max-depth", "6"])
+    assert cut.exit_code == 0 and "partial-order reduction" in cut.output
+    assert "proves less than a breadth-first search" in cut.output
+    whole = CliRunner().invoke(main, ["check", str(ROLES), "--exhaustive", "--reduction",
+                                      "--set", ONE_REQUEST])
+    assert whole.exit_code == 0 and "every reachable state was checked" in whole.output

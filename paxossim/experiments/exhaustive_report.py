@@ -55,6 +55,10 @@ def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bo
         elif result.complete:
             echo("no violation: every reachable state was checked (the search ended "
                  "before the depth bound)")
+        elif bounds.reduction:
+            echo(f"no violation in the orders searched (paths were cut at depth "
+                 f"{result.depth}: under the reduction that proves less than a breadth-first "
+                 "search to that depth)")
         else:
             echo(f"no violation within the bounds (states at depth {result.depth} "
                  "were not expanded further)")
