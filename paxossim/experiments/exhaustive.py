@@ -78,7 +78,8 @@ class Bounds:
     (election timers, heartbeats, client retries) never runs out of events, and
     this budget is what makes its search small."""
     reduction: bool = False
-    """Search with dynamic partial-order reduction (:mod:`.exhaustive_por`)."""
+    """The check command searches with :class:`~.exhaustive_por.ReducedSearch`
+    (:func:`search` here is always breadth first)."""
 
 
 class State(NamedTuple):
