@@ -126,7 +126,6 @@ class ReducedSearch:
         self.path: list[_Frame] = []
         self.seen: set[State] = set()
         self.result = ReducedResult(scenario.name, scenario.variant, bounds)
-        self._last_creator: dict[int, int] = {}
 
     def initial(self) -> tuple[State, list]:
         """The initial state (refuses a protocol whose nodes cannot be snapshotted)."""
