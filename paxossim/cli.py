@@ -518,6 +518,10 @@ def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
 @click.option("--duplicates", type=click.IntRange(min=0), default=0, show_default=True,
               help="Messages the network may duplicate, per path.")
 @click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
+@click.option("--timers", type=click.IntRange(min=0),
+              help="Timer firings per path at most (default: no limit).")
+@click.option("--reduction/--no-reduction", default=False, show_default=True,
+              help="Dynamic partial-order reduction, depth first (see the README).")
 @click.option("--variant", help="Search a broken protocol variant (see: paxossim variants).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario key. Repeatable.")
@@ -526,8 +530,8 @@ def fork(run_or_log: str, at: int | None, drop: str | None, delay: str | None,
                    "<variant>.toml).")
 @user_errors
 def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: int,
-          duplicates: int, max_states: int | None, variant: str | None,
-          overrides: tuple[str, ...], out: Path | None) -> None:
+          duplicates: int, max_states: int | None, timers: int | None, reduction: bool,
+          variant: str | None, overrides: tuple[str, ...], out: Path | None) -> None:
     """Search every order of SCENARIO's events, breadth first, for a safety violation.
 
     Prints the states generated and distinct, the depth reached and the time; a
@@ -540,7 +544,8 @@ def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: 
     if variant is not None:
         overrides = (*overrides, f'variant="{variant}"')
     sys.exit(check_exhaustive(bundled.resolve(scenario), overrides,
-                              Bounds(max_depth, drops, crashes, duplicates, max_states), out,
+                              Bounds(max_depth, drops, crashes, duplicates, max_states, timers,
+                                     reduction), out,
                               click.echo, functools.partial(click.echo, err=True)))
 
 

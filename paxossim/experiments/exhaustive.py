@@ -30,12 +30,13 @@ path a state of its own), so a check that judged from those would not see them
 knows a protocol's names, so any protocol whose nodes can be snapshotted can
 be searched.
 
-No partial-order reduction. The simple one (explore only the events of one
-node first) is not sound here: a delivery to a node does not commute with
+No partial-order reduction here. The simple one (explore only the events of
+one node first) is not sound: a delivery to a node does not commute with
 the delivery of a message another node has not sent yet, and votes and
 learns, which the checks read, happen anywhere. State hashing (and memoising
 each node's reaction to an event) is what keeps small configurations within
-seconds; the figures are in the README.
+seconds; a dynamic reduction, depth first, is :mod:`.exhaustive_por`
+(``--reduction``). The figures are in the README.
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ class Bounds:
     duplicates: int = 0
     max_states: int | None = None
     """Stop after this many distinct states (None: no limit)."""
+    timers: int | None = None
+    """Timer firings per path (None: no limit). Time is abstracted away, so an armed
+    timer may fire at every step; a protocol whose nodes always have one armed
+    (election timers, heartbeats, client retries) never runs out of events, and
+    this budget is what makes its search small."""
+    reduction: bool = False
+    """The check command searches with :class:`~.exhaustive_por.ReducedSearch`
+    (:func:`search` here is always breadth first)."""
 
 
 class State(NamedTuple):
@@ -88,6 +97,9 @@ class State(NamedTuple):
     duplicates: int
     facts: int
     """The facts so far, by their number in :attr:`Search.facts`."""
+    timers: int = 0
+    """Timer firings so far (counted under a ``timers`` budget only, so that
+    without one a state is what it always was)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +147,12 @@ class SearchResult:
 
 def _refuse_unsupported(scenario: Scenario) -> None:
     faults = scenario.faults
-    if faults.random_crashes or faults.random_partitions or faults.partitions or faults.crashes:
+    timed = [p for p in faults.partitions if p.at != 0 or p.heal is not None]
+    if faults.random_crashes or faults.random_partitions or timed or faults.crashes:
         raise UserError(f"{scenario.source}: faults",
                         "an exhaustive search enumerates faults itself (--drops, --crashes);"
-                        " remove scripted and random crashes and partitions")
+                        " remove scripted and random crashes and partitions (a partition"
+                        " from at = 0 that never heals is allowed: it is the topology)")
 
 
 class Search:
@@ -151,6 +165,11 @@ class Search:
         self.protocol = protocols.get(scenario.protocol)
         self.names = tuple(scenario.nodes)
         self.index = {name: i for i, name in enumerate(self.names)}
+        self.blocked = frozenset(
+            (src, dst) for src in self.names for dst in self.names
+            if any(p.blocks(src, dst) for p in scenario.faults.partitions))
+        """Links a partition cuts for good: what is sent on them is lost, as the
+        runtime's network loses it."""
         self.requests = sorted(scenario.requests, key=lambda r: r.at)
         streams = Streams(scenario.seed)
         self.stepper = Stepper(self._make_node, lambda node: streams.stream(f"node:{node}"),
@@ -241,7 +260,7 @@ class Search:
         # A message to a name that is no node (the client a request came from) is
         # dropped, as the runtime drops it ("no such node"): it can never be delivered.
         sent = tuple(self.message_id(name, dst, msg) for dst, msg in outcome.sent
-                     if dst in self.index)
+                     if dst in self.index and (name, dst) not in self.blocked)
         facts: tuple[bytes, ...] = ()
         for kind, fields in outcome.emitted:
             facts += self._fact(self.prefix + kind, name, dict(fields))
@@ -268,9 +287,10 @@ class Search:
         for mid in distinct:
             if up[self.destinations[mid]]:
                 found.append(("deliver", mid))
-        for position, snap in enumerate(state.nodes):
-            for name, _delay in self.snapshots[snap].timers:
-                found.append(("timer", position, name))
+        if self.bounds.timers is None or state.timers < self.bounds.timers:
+            for position, snap in enumerate(state.nodes):
+                for name, _delay in self.snapshots[snap].timers:
+                    found.append(("timer", position, name))
         if state.drops < self.bounds.drops:
             found += [("drop", mid) for mid in distinct]
         if state.duplicates < self.bounds.duplicates:
@@ -283,7 +303,7 @@ class Search:
         return found
 
     def apply(self, state: State, action: Action) -> tuple[State, TraceStep]:
-        nodes, flight, requests, drops, crashes, duplicates, facts = state
+        nodes, flight, requests, drops, crashes, duplicates, facts, timers = state
         kind = action[0]
         message = None
         event: EventKey
@@ -296,24 +316,25 @@ class Search:
             requests += 1
             facts = self._add_facts(facts, self._fact("request", item.node, fields))
             if not self.snapshots[nodes[position]].up:
-                return (State(nodes, flight, requests, drops, crashes, duplicates, facts),
+                return (State(nodes, flight, requests, drops, crashes, duplicates, facts, timers),
                         TraceStep(action, item.node, None, None))
             event = ("request", self.protocol.client_request(item.value, item.extra))
         elif kind in ("deliver", "drop", "duplicate"):
             message = self.messages[action[1]]
             if kind == "duplicate":
                 flight = tuple(sorted((*flight, action[1])))
-                return (State(nodes, flight, requests, drops, crashes, duplicates + 1, facts),
-                        TraceStep(action, message[1], message, None))
+                return (State(nodes, flight, requests, drops, crashes, duplicates + 1, facts,
+                              timers), TraceStep(action, message[1], message, None))
             at = flight.index(action[1])
             flight = flight[:at] + flight[at + 1:]
             if kind == "drop":
-                return (State(nodes, flight, requests, drops + 1, crashes, duplicates, facts),
-                        TraceStep(action, message[1], message, None))
+                return (State(nodes, flight, requests, drops + 1, crashes, duplicates, facts,
+                              timers), TraceStep(action, message[1], message, None))
             position = self.destinations[action[1]]
             event = ("msg", message[0], message[2])
         elif kind == "timer":
             position = action[1]
+            timers += self.bounds.timers is not None
             event = ("timer", action[2])
         else:
             position = action[1]
@@ -325,7 +346,7 @@ class Search:
         if sent:
             flight = tuple(sorted(flight + sent))
         new = State((*nodes[:position], after, *nodes[position + 1:]), flight, requests, drops,
-                    crashes, duplicates, self._add_facts(facts, more) if more else facts)
+                    crashes, duplicates, self._add_facts(facts, more) if more else facts, timers)
         return new, TraceStep(action, self.names[position], message, outcome)
 
     # -- the verdict ----------------------------------------------------------------

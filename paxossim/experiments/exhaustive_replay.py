@@ -203,7 +203,11 @@ def replay_scenario(scenario: Scenario, result: SearchResult) -> dict[str, Any]:
             crashes.append({"node": node, "at": times[step]})
         else:
             next(c for c in reversed(crashes) if c["node"] == node)["recover"] = times[step]
-    raw["faults"] = {"crashes": crashes, "partitions": [], "amnesia": scenario.faults.amnesia}
+    # The search allows only partitions that hold from the start and never heal
+    # (the topology it searched): they stay.
+    partitions = raw.get("faults", {}).get("partitions", [])
+    raw["faults"] = {"crashes": crashes, "partitions": partitions,
+                     "amnesia": scenario.faults.amnesia}
     return raw
 
 

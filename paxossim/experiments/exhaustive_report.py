@@ -12,12 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paxossim.experiments.exhaustive import Bounds, Search, SearchResult
+from paxossim.experiments.exhaustive_por import ReducedSearch
 from paxossim.experiments.exhaustive_replay import Untimeable, describe, write_replay
 from paxossim.scenario.model import load_scenario
 
 
 def bounds_line(bounds: Bounds) -> str:
-    extra = f", at most {bounds.max_states} states" if bounds.max_states else ""
+    extra = f", timer firings <= {bounds.timers}" if bounds.timers is not None else ""
+    extra += f", at most {bounds.max_states} states" if bounds.max_states else ""
+    extra += ("; partial-order reduction (depth first)" if bounds.reduction
+              else "; breadth first, no reduction")
     return (f"depth <= {bounds.max_depth}, drops <= {bounds.drops}, crashes <= "
             f"{bounds.crashes}, duplicates <= {bounds.duplicates}{extra}")
 
@@ -35,7 +39,7 @@ def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bo
     ``note`` gets a line per depth searched (a long search shows it is alive).
     """
     scenario = load_scenario(scenario_path, overrides)
-    searcher = Search(scenario, bounds)
+    searcher = ReducedSearch(scenario, bounds) if bounds.reduction else Search(scenario, bounds)
     searcher.initial()  # refuses nodes that cannot be snapshotted, before any output
     echo(f"{scenario.name} (protocol {scenario.protocol}, variant {scenario.variant}): "
          f"exhaustive search, {bounds_line(bounds)}")
@@ -51,13 +55,18 @@ def check_exhaustive(scenario_path: Path, overrides: tuple[str, ...], bounds: Bo
         elif result.complete:
             echo("no violation: every reachable state was checked (the search ended "
                  "before the depth bound)")
+        elif bounds.reduction:
+            echo(f"no violation in the orders searched (paths were cut at depth "
+                 f"{result.depth}: under the reduction that proves less than a breadth-first "
+                 "search to that depth)")
         else:
             echo(f"no violation within the bounds (states at depth {result.depth} "
                  "were not expanded further)")
         return 0
     first = result.violations[0]
     echo(f"VIOLATION ({first['invariant']}): {first['detail']}")
-    echo(f"shortest trace, {len(result.trace)} steps:")
+    echo(f"a trace, {len(result.trace)} steps (depth first: maybe not the shortest):"
+         if bounds.reduction else f"shortest trace, {len(result.trace)} steps:")
     for index, step in enumerate(result.trace, start=1):
         echo(f"  {index}. {describe(step)}")
     target = out or Path("results") / "check" / f"{scenario.name}-{scenario.variant}.toml"
