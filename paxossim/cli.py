@@ -536,7 +536,9 @@ def check(scenario: str, exhaustive: bool, max_depth: int, drops: int, crashes: 
 
     Prints the states generated and distinct, the depth reached and the time; a
     violation's shortest trace is written as a scenario that `paxossim run`
-    replays. Exits 1 on a violation, 0 if none within the bounds.
+    replays. With --reduction the search goes depth first and skips orders that
+    differ only by independent events; its trace is then not always a shortest
+    one. Exits 1 on a violation, 0 if none within the bounds.
     """
     from paxossim.experiments.exhaustive import Bounds
     from paxossim.experiments.exhaustive_report import check_exhaustive
