@@ -190,8 +190,9 @@ class ReducedSearch:
         return mask
 
     def _race(self, frame: _Frame, event: Event) -> None:
-        """Schedule the other order of the latest race of ``event`` (about to run
-        at the end of the path) with an event of the path."""
+        """Schedule the other order of every race of ``event`` (about to run at
+        the end of the path) with an event of the path, not only the latest one
+        (see the module docstring: dependence here is conditional)."""
         position = len(self.path) - 1
         causal = self._causal(frame, event, position)
         reach = ((1 << causal) | self.path[causal].hb) if causal >= 0 else 0
