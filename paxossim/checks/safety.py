@@ -193,9 +193,7 @@ class SafetyCheck:
         if node not in self.voters:
             return
         instance, value = self.instance_of(event), shared(event[self.rule.value])
-        earlier = self.decided.get(instance)
-        if earlier is None and self.settled.holds(instance):
-            earlier = self.settled.choice(instance, self.allowed.strings)
+        earlier = self.decision(instance)
         if earlier is not None and earlier.value == value and instance not in self.invalid:
             return  # decided, validly: more votes for its value change nothing
         round_ = hashable(event[self.rule.round])

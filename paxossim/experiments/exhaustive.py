@@ -74,6 +74,7 @@ class Bounds:
     max_states: int | None = None
     """Stop after this many distinct states (None: no limit)."""
     timers: int | None = None
+    """Timer firings per path at most (None: no limit)."""
     """Timer firings per path (None: no limit). Time is abstracted away, so an armed
     timer may fire at every step; a protocol whose nodes always have one armed
     (election timers, heartbeats, client retries) never runs out of events, and
