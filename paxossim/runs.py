@@ -109,6 +109,8 @@ def execute(scenario: Scenario, seed: int | None = None, schedule: Schedule | No
         if log is not None:
             log.abort()
         raise
+    finally:
+        simulation.close()
     if log is not None:
         log.close(summary, stream.digest())
     return RunResult(header, summary, simulation.schedule,

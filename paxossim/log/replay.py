@@ -63,7 +63,11 @@ def resimulate(log: LogHead) -> Comparison:
     schedule = None if raw is None else Schedule.from_data(raw, f"{log.path}: header schedule")
     comparison = Comparison(event_lines(log.path))
     stream = EventStream(comparison)
-    Simulation(scenario, log.header["seed"], stream, schedule).run()
+    simulation = Simulation(scenario, log.header["seed"], stream, schedule)
+    try:
+        simulation.run()
+    finally:
+        simulation.close()
     comparison.finish()
     return comparison
 
