@@ -6,20 +6,25 @@ rather than by creation order (see :class:`NamedSeed`). Adding a node or a fault
 never reshuffles the draws of unrelated streams, and nothing depends on
 ``hash()`` of a string (salted per process) or on the global random state.
 
-Draws are taken in batches: one numpy call for 1024 numbers costs about as
-much as a handful of single draws, and yields the same sequence. Batches
-start small and double, because most streams of a short run (a link used a
-few times) need only a few numbers, and filling 1024 would cost more than
-the run itself.
+A stream of uniform draws (:class:`Stream`: loss and duplication coins, a
+node's backoff, fault times) is PCG64 computed in Python, bit for bit what
+numpy's PCG64 gives for the same seed: a short run opens about seventy
+streams that each draw a handful of numbers, and a numpy generator per
+stream cost more to build (3.6 us, and eight objects for the cyclic
+collector) than its draws. Its position is two ints, so a node snapshot
+(:mod:`paxossim.sim.snapshot`) captures and restores it exactly.
 
-A stream's position can be captured (:meth:`Stream.state`) and set back
-(:meth:`Stream.set_state`) as a small tuple of ints, so that a node snapshot
-(:mod:`paxossim.sim.snapshot`) resumes its draws exactly where they were.
+Latencies come from numpy generators (exponential, normal, lognormal, pareto
+and empirical draws), taken in batches: one numpy call for 1024 numbers
+costs about as much as a handful of single draws, and yields the same
+sequence. Batches start small and double, because most links of a short run
+carry a few messages.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -30,16 +35,14 @@ from numpy.random.bit_generator import ISeedSequence
 FIRST_BATCH = 8
 MAX_BATCH = 1024
 
-GeneratorState = tuple[int, int, int, int]
-"""A PCG64 state as (state, inc, has_uint32, uinteger)."""
+StreamState = tuple[int, int]
+"""A :class:`Stream` position: its PCG64 state and increment (128-bit ints)."""
 
-DrawsState = tuple[GeneratorState | None, int, int, int]
-"""A :class:`BatchedDraws` position: (generator state before the current batch
-was drawn, or None before the first batch; the batch's length; the index of
-the next number in it; the next batch's length)."""
-
-StreamState = tuple[DrawsState, GeneratorState]
-"""A :class:`Stream` position: its batched draws and its generator's current state."""
+_MASK64 = (1 << 64) - 1
+_MASK128 = (1 << 128) - 1
+_PCG_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
+"""PCG64's 128-bit LCG multiplier (O'Neill's PCG paper; numpy's PCG64 uses it)."""
+_DOUBLE_UNIT = 1.0 / (1 << 53)
 
 
 class NamedSeed(ISeedSequence):
@@ -65,34 +68,14 @@ class NamedSeed(ISeedSequence):
             raise ValueError(f"a named seed holds at most {len(words)} words of {kind}")
         return words[:n_words].astype(kind)
 
+    def words(self) -> tuple[int, ...]:
+        """The four 64-bit words ``generate_state(4, np.uint64)`` gives, as ints."""
+        return struct.unpack("<4Q", self._digest)
+
 
 def generator(seed: int, name: str) -> np.random.Generator:
     """The numpy Generator of stream ``name`` under run seed ``seed``."""
     return np.random.Generator(np.random.PCG64(NamedSeed(seed, name)))
-
-
-def generator_state(gen: np.random.Generator) -> GeneratorState:
-    """``gen``'s PCG64 state as plain ints (hashable, and JSON-able as strings)."""
-    state = gen.bit_generator.state
-    inner = state["state"]
-    return (inner["state"], inner["inc"], state["has_uint32"], state["uinteger"])
-
-
-def set_generator_state(gen: np.random.Generator, state: GeneratorState) -> None:
-    value, inc, has_uint32, uinteger = state
-    gen.bit_generator.state = {
-        "bit_generator": "PCG64",
-        "state": {"state": value, "inc": inc},
-        "has_uint32": has_uint32,
-        "uinteger": uinteger,
-    }
-
-
-def _doubles(batch: np.ndarray) -> array:
-    """A batch of float64 draws as an ``array('d')``, bit for bit."""
-    numbers = array("d")
-    numbers.frombytes(batch.astype(np.float64, copy=False).tobytes())
-    return numbers
 
 
 class BatchedDraws:
@@ -100,10 +83,10 @@ class BatchedDraws:
 
     Why: a per-call numpy draw costs ~0.8 us, a batched one ~25 ns each. A
     batch is kept as an ``array('d')``, 8 bytes a number, not a list of float
-    objects (32): a long run's few hundred link streams each hold a full batch.
+    objects (32): a long run's few hundred links each hold a full batch.
     """
 
-    __slots__ = ("_batch", "_buffer", "_draw", "_gen", "_index", "_origin")
+    __slots__ = ("_batch", "_buffer", "_draw", "_gen", "_index")
 
     def __init__(
         self, gen: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray]
@@ -113,66 +96,57 @@ class BatchedDraws:
         self._buffer = array("d")
         self._index = 0
         self._batch = FIRST_BATCH
-        self._origin: GeneratorState | None = None
-        """The generator's state before the current batch was drawn: with the
-        batch's length it rebuilds the batch, so a captured state stays a few ints
-        instead of up to MAX_BATCH floats. Read once per batch (~1 us), not per draw."""
 
     def next(self) -> float:
         index = self._index
         if index >= len(self._buffer):
-            self._origin = generator_state(self._gen)
-            self._buffer = _doubles(self._draw(self._gen, self._batch))
+            batch = self._draw(self._gen, self._batch)
+            self._buffer = array("d", batch.astype(np.float64, copy=False).tobytes())
             self._batch = min(2 * self._batch, MAX_BATCH)
             index = 0
         self._index = index + 1
         return self._buffer[index]
 
-    def state(self) -> DrawsState:
-        return (self._origin, len(self._buffer), self._index, self._batch)
-
-    def set_state(self, state: DrawsState) -> None:
-        """Resume at ``state``; leaves the generator where the batch drawing left it
-        (:meth:`Stream.set_state` then sets the generator's own current state)."""
-        origin, length, index, batch = state
-        self._origin = origin
-        if origin is None:
-            self._buffer = array("d")
-        else:
-            set_generator_state(self._gen, origin)
-            self._buffer = _doubles(self._draw(self._gen, length))
-        self._index = index
-        self._batch = batch
-
 
 class Stream:
-    """A named stream offering uniform draws in [0, 1), batched."""
+    """A named stream of uniform draws in [0, 1): numpy's ``PCG64`` and
+    ``Generator.random``, computed in Python (see the module's docstring for why).
 
-    __slots__ = ("_uniform", "generator", "name")
+    The draws equal ``generator(seed, name).random(n)`` number for number; a test
+    holds them to it.
+    """
+
+    __slots__ = ("_inc", "_state", "name")
 
     def __init__(self, seed: int, name: str) -> None:
         self.name = name
-        self.generator = generator(seed, name)
-        self._uniform = BatchedDraws(self.generator, lambda g, n: g.random(n))
+        # numpy's PCG64 seeding from four words w: initial state w0:w1, stream
+        # (increment) w2:w3 made odd, mixed in by two steps of the LCG.
+        words = NamedSeed(seed, name).words()
+        inc = ((((words[2] << 64) | words[3]) << 1) | 1) & _MASK128
+        state = (inc + ((words[0] << 64) | words[1])) & _MASK128
+        self._inc = inc
+        self._state = (state * _PCG_MULTIPLIER + inc) & _MASK128
 
     def random(self) -> float:
-        """A uniform float in [0, 1)."""
-        return self._uniform.next()
+        """A uniform float in [0, 1): the top 53 bits of PCG64's next XSL-RR output."""
+        state = (self._state * _PCG_MULTIPLIER + self._inc) & _MASK128
+        self._state = state
+        word = ((state >> 64) ^ state) & _MASK64
+        turn = state >> 122
+        return ((((word >> turn) | (word << (64 - turn))) & _MASK64) >> 11) * _DOUBLE_UNIT
 
     def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * self._uniform.next()
+        return low + (high - low) * self.random()
 
     def state(self) -> StreamState:
-        """This stream's position: where its next draw comes from. Equal positions
-        of one stream give equal states; cheap (two reads of a PCG64 state)."""
-        return (self._uniform.state(), generator_state(self.generator))
+        """This stream's position: where its next draw comes from."""
+        return (self._state, self._inc)
 
     def set_state(self, state: StreamState) -> None:
-        """Continue from ``state`` (taken from this stream or any other: it
-        overwrites the generator's state, so the stream's name no longer matters)."""
-        draws, current = state
-        self._uniform.set_state(draws)
-        set_generator_state(self.generator, current)
+        """Continue from ``state`` (taken from this stream or any other: the
+        stream's name no longer matters)."""
+        self._state, self._inc = state
 
 
 class Streams:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import simpy
 from fakes import FakeContext
@@ -253,13 +252,6 @@ def test_the_encoding_tells_types_apart_and_ignores_insertion_order() -> None:
 
 
 # -- random streams ---------------------------------------------------------------
-
-
-def test_stream_draws_are_unchanged_by_state_tracking() -> None:
-    """The batches still come from the generator in the same order (8, 16, 32, ...)."""
-    stream, gen = Stream(3, "s"), generator(3, "s")
-    expected = np.concatenate([gen.random(n) for n in (8, 16, 32, 64)]).tolist()
-    assert [stream.random() for _ in range(120)] == expected
 
 
 @pytest.mark.parametrize("draws", [0, 1, 8, 9, 100])
