@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 from pathlib import Path
 
@@ -59,3 +60,35 @@ def test_progress_shows_on_a_terminal_only_and_is_erased(
     assert piped.getvalue() == ""
     shown.close()
     assert terminal.getvalue().endswith("\r\033[K")
+
+
+def test_a_finished_run_leaves_nothing_for_the_cyclic_collector(tmp_path: Path) -> None:
+    """Simulation.close() breaks the run's cycles: its hosts, nodes and link streams
+    are freed by reference counting, not left as garbage for the collector."""
+    from paxossim.rng import Stream
+    from paxossim.sim.runtime import Host
+
+    scenario = load_scenario(SCENARIOS / "dueling_proposers.toml")
+    gc.collect()
+    gc.disable()
+    try:
+        execute(scenario, keep=False, log_path=tmp_path / "events.jsonl")
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(thing).__name__ for thing in gc.garbage
+                if isinstance(thing, Host | Simulation | Stream)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
+
+
+def test_a_rerun_replaces_its_log(tmp_path: Path) -> None:
+    scenario = load_scenario(SCENARIOS / "dueling_proposers.toml")
+    log = tmp_path / "events.jsonl"
+    first = execute(scenario, 1, keep=False, log_path=log)
+    second = execute(scenario, 2, keep=False, log_path=log)
+    assert first.summary["events_sha256"] != second.summary["events_sha256"]
+    assert scan_log(log).footer["summary"] == second.summary
+    assert [path.name for path in tmp_path.iterdir()] == ["events.jsonl"]
